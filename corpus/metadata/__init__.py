@@ -1,0 +1,54 @@
+"""Normalise metadata: canonical outlet, country, UTC dates, canonical URL, and the stable id."""
+
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+
+from corpus.config import MetadataConfig
+from corpus.metadata.dates import parse_dates
+from corpus.metadata.outlets import outlet_key
+from corpus.metadata.urls import canonical_urls
+
+
+def normalise_metadata(frame: pl.DataFrame, section: MetadataConfig, aliases: pl.DataFrame) -> pl.DataFrame:
+    """Resolve outlets through the alias table, parse dates in the outlet's zone, derive ids."""
+    by_name = aliases.rename({"source": "_by_name", "country": "_country_n", "timezone": "_zone_n"})
+    by_host = aliases.rename({"source": "_by_host", "country": "_country_h", "timezone": "_zone_h"})
+    out = frame.with_columns(url=canonical_urls(frame["url_raw"]))
+    host = pl.col("url").str.extract(r"^https?://([^/:]+)")
+    out = (
+        out.with_columns(_name_key=outlet_key(pl.col("source_raw")), _host_key=outlet_key(host))
+        .join(by_name, left_on="_name_key", right_on="key", how="left", maintain_order="left")
+        .join(by_host, left_on="_host_key", right_on="key", how="left", maintain_order="left")
+    )
+    zones = sorted({section.default_timezone, *aliases["timezone"].drop_nulls().to_list()})
+    zone = pl.coalesce("_zone_n", "_zone_h", pl.lit(section.default_timezone))
+    published = parse_dates(pl.col("published_raw"), zone, zones)
+    scraped = parse_dates(pl.col("scraped_raw"), pl.lit(section.default_timezone), zones)
+    out = out.with_columns(
+        source=pl.coalesce("_by_name", "_by_host", pl.col("source_raw").str.strip_chars()),
+        country=pl.coalesce("_country_n", "_country_h"),
+        published_at=published.struct.field("published_at"),
+        published_date=published.struct.field("published_date"),
+        scraped_at=pl.coalesce(
+            scraped.struct.field("published_at"),
+            scraped.struct.field("published_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+        ),
+    )
+    out = out.with_columns(id=document_ids(out))
+    return out.drop([c for c in out.columns if c.startswith("_")])
+
+
+def document_ids(frame: pl.DataFrame) -> pl.Series:
+    """Stable ids: from the canonical URL (and record key) when there is one, else from the text."""
+    identity = pl.when(pl.col("url").is_not_null()).then(
+        pl.format("url\x1f{}\x1f{}", pl.col("url"), pl.col("key").fill_null(""))
+    ).otherwise(pl.format("text\x1f{}\x1f{}", pl.col("title").fill_null(""), pl.col("text").fill_null("")))
+    values = frame.select(identity.alias("identity"))["identity"]
+    return values.map_elements(_digest, return_dtype=pl.String)
+
+
+def _digest(identity: str) -> str:
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:20]

@@ -1,0 +1,49 @@
+"""Canonical URLs: one spelling per page, so re-scrapes of one URL are recognised.
+
+Written with urllib rather than url-normalize because we also drop tracking parameters and keep
+Arabic slugs readable (decoded), which that library leaves percent-encoded. Applied once per
+distinct URL, not per row.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import polars as pl
+
+TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_")
+TRACKING_NAMES = frozenset({"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "_ga", "_gl", "ref_src", "xtor"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# Characters left as they are in a path: RFC 3986 reserved and unreserved, plus "%" already escaped.
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def canonical_url(url: str) -> str | None:
+    """Lowercase scheme and host, no default port, no fragment, no tracking, sorted query."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname.lower().rstrip(".")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    path = quote(unquote(parts.path), safe=PATH_SAFE + "".join(_non_ascii(unquote(parts.path)))) or "/"
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not key.lower().startswith(TRACKING_PREFIXES) and key.lower() not in TRACKING_NAMES
+    ]
+    return urlunsplit((scheme, netloc, path, urlencode(sorted(query), safe=":/,"), ""))
+
+
+def _non_ascii(text: str) -> set[str]:
+    return {ch for ch in text if ord(ch) > 127 and not ch.isspace()}
+
+
+def canonical_urls(urls: pl.Series) -> pl.Series:
+    """`canonical_url` over a column, computed once per distinct value."""
+    distinct = urls.drop_nulls().unique().to_list()
+    mapping = {url: canonical_url(url) for url in distinct}
+    return urls.replace_strict(mapping, default=None, return_dtype=pl.String)

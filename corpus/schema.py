@@ -1,0 +1,91 @@
+"""The canonical schema every step reads and writes, and the ledger columns steps fill in.
+
+Readers produce `RAW` columns; steps add the rest. A step never drops a row: it sets
+`removed_reason` (and for duplicates `dup_of` and `similarity`) and the runner moves such rows
+to the ledger, so every input row is accounted for.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# What a reader yields for each input record (all strings, as scraped), plus lineage.
+RAW: dict[str, pl.DataType] = {
+    "url_raw": pl.String(),
+    "key": pl.String(),  # identifies a record inside one URL (e.g. a comment id); usually null
+    "title": pl.String(),
+    "text": pl.String(),
+    "source_raw": pl.String(),
+    "published_raw": pl.String(),
+    "scraped_raw": pl.String(),
+    "layout": pl.String(),  # "page" (aggregator page, parsed by boilerplate), "article", "record"
+    "source_name": pl.String(),  # the config's name for the source entry
+    "source_file": pl.String(),  # path relative to the config's folder
+    "source_line": pl.Int64(),  # 1-based line (JSONL, text) or data row (CSV, Parquet, JSON)
+    "encoding": pl.String(),  # how the bytes were decoded
+    "reader_error": pl.String(),  # set when a record could not be parsed (on_bad_record: skip)
+}
+
+# Columns the steps add.
+DERIVED: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "url": pl.String(),
+    "source": pl.String(),
+    "country": pl.String(),
+    "published_at": pl.Datetime("us", "UTC"),  # null when only a date is known
+    "published_date": pl.Date(),  # calendar date in the outlet's time zone
+    "scraped_at": pl.Datetime("us", "UTC"),
+    "language": pl.String(),
+    "language_score": pl.Float64(),
+    "repairs": pl.List(pl.String()),  # which repairs changed the document
+    "furniture": pl.List(pl.String()),  # which furniture patterns were removed from it
+}
+
+# Filled by steps that remove rows; never released.
+LEDGER: dict[str, pl.DataType] = {
+    "removed_reason": pl.String(),
+    "removed_step": pl.String(),
+    "dup_of": pl.String(),
+    "similarity": pl.Float64(),
+}
+
+# Column order of a released row.
+RELEASED = [
+    "id",
+    "url",
+    "title",
+    "text",
+    "source",
+    "country",
+    "published_at",
+    "published_date",
+    "language",
+    "language_score",
+    "source_raw",
+    "url_raw",
+    "key",
+    "published_raw",
+    "scraped_at",
+    "layout",
+    "repairs",
+    "furniture",
+    "source_name",
+    "source_file",
+    "source_line",
+    "encoding",
+]
+
+REMOVED = [*RELEASED, "removed_step", "removed_reason", "dup_of", "similarity"]
+
+
+def empty_raw() -> pl.DataFrame:
+    """An empty frame with the reader columns, for sources that yield nothing."""
+    return pl.DataFrame(schema=RAW)
+
+
+def conform(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add every missing canonical column as typed nulls and cast the rest to their type."""
+    schema = {**RAW, **DERIVED, **LEDGER}
+    missing = [pl.lit(None, dtype).alias(name) for name, dtype in schema.items() if name not in frame.columns]
+    present = [pl.col(name).cast(schema[name]) for name in frame.columns if name in schema]
+    return frame.with_columns(missing + present).select(list(schema))
