@@ -59,7 +59,9 @@ def parse_pages(frame: pl.DataFrame) -> pl.DataFrame:
     matched = is_page & parts.struct.field("body").is_not_null()
     return frame.with_columns(
         title=pl.when(matched).then(parts.struct.field("title").str.strip_chars()).otherwise("title"),
-        source_raw=pl.when(matched).then(parts.struct.field("outlet").str.strip_chars()).otherwise("source_raw"),
+        source_raw=pl.when(matched)
+        .then(parts.struct.field("outlet").str.strip_chars())
+        .otherwise("source_raw"),
         published_raw=pl.when(matched).then(parts.struct.field("date")).otherwise("published_raw"),
         text=pl.when(matched).then(parts.struct.field("body")).otherwise("text"),
         layout=pl.when(is_page & ~matched).then(pl.lit("unknown")).otherwise("layout"),
@@ -79,7 +81,9 @@ def strip_furniture(frame: pl.DataFrame, patterns: list[Furniture]) -> pl.DataFr
     )
 
 
-def strip_boilerplate(frame: pl.DataFrame, section: BoilerplateConfig, patterns: list[Furniture]) -> pl.DataFrame:
+def strip_boilerplate(
+    frame: pl.DataFrame, section: BoilerplateConfig, patterns: list[Furniture]
+) -> pl.DataFrame:
     """Parse pages, remove furniture, and mark documents left (nearly) empty as `empty`."""
     out = strip_furniture(parse_pages(frame), patterns)
     empty = out["text"].fill_null("").str.len_chars() < max(section.min_chars, 1)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import platform
 import shutil
-from dataclasses import dataclass
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,15 @@ from corpus.sources import list_files, read_sources
 from corpus.sources.files import relative_name
 
 # Libraries whose versions shape the released bytes (parsing, repair, hashing, Parquet writing).
-SHAPING_LIBRARIES = ("polars", "pyarrow", "ftfy", "datasketch", "fasttext-predict", "datasets", "huggingface-hub")
+SHAPING_LIBRARIES = (
+    "polars",
+    "pyarrow",
+    "ftfy",
+    "datasketch",
+    "fasttext-predict",
+    "datasets",
+    "huggingface-hub",
+)
 
 
 @dataclass(frozen=True)
@@ -44,12 +54,19 @@ class BuildSummary:
     splits: list[Split]
 
 
-def build(config_path: Path, out_root: Path, force: bool = False, progress: Progress | None = None) -> BuildSummary:
+def build(
+    config_path: Path, out_root: Path, force: bool = False, progress: Progress | None = None
+) -> BuildSummary:
     """Build the release a config describes under `out_root/<name>/<version>`."""
     loaded = load_config(config_path)
     steps = plan_steps(loaded)
-    raw = read_sources(loaded)
+    started = time.perf_counter()
+    with (progress or _quiet)("read"):
+        raw = read_sources(loaded)
     result = run_steps(raw, steps, progress)
+    result.steps[0] = replace(
+        result.steps[0], seconds=result.steps[0].seconds + time.perf_counter() - started
+    )
     result.check_ledger()
     target = out_root / loaded.config.name / loaded.config.release_version
     staging = staging_folder(target)
@@ -62,6 +79,10 @@ def build(config_path: Path, out_root: Path, force: bool = False, progress: Prog
     return BuildSummary(target, status, result, splits)
 
 
+def _quiet(name: str) -> nullcontext[None]:
+    return nullcontext()
+
+
 def write_release(loaded: LoadedConfig, result: BuildResult, folder: Path) -> list[Split]:
     """Shards, removed rows, card and manifest (last, so it covers every other file)."""
     release = loaded.config.release
@@ -69,7 +90,12 @@ def write_release(loaded: LoadedConfig, result: BuildResult, folder: Path) -> li
     write_removed(result.removed, folder, release.row_group_rows)
     inputs = input_fingerprints(loaded, result)
     sources = [
-        {"name": s.name, "kind": s.kind, "path": s.path, "records": sum(i["records"] for i in inputs if i["source"] == s.name)}
+        {
+            "name": s.name,
+            "kind": s.kind,
+            "path": s.path,
+            "records": sum(i["records"] for i in inputs if i["source"] == s.name),
+        }
         for s in loaded.config.sources
     ]
     (folder / "README.md").write_text(render_card(loaded.config, splits, result, sources), encoding="utf-8")
@@ -83,8 +109,7 @@ def input_fingerprints(loaded: LoadedConfig, result: BuildResult) -> list[dict[s
     """sha256 and size of every input file, with how many records it gave."""
     rows = pl.concat([result.released, result.removed], how="diagonal_relaxed")
     counts = {
-        (source, file): n
-        for source, file, n in rows.group_by("source_name", "source_file").len().iter_rows()
+        (source, file): n for source, file, n in rows.group_by("source_name", "source_file").len().iter_rows()
     }
     entries = []
     for source in loaded.config.sources:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import polars as pl
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from corpus.config import Config
@@ -34,7 +35,12 @@ def template_path() -> Path:
 
 
 def size_category(rows: int) -> str:
-    bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")]
+    bounds = [
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+    ]
     for bound, label in bounds:
         if rows < bound:
             return label
@@ -45,10 +51,17 @@ def card_metadata(config: Config, splits: list[Split], result: BuildResult) -> D
     """Hub metadata: one config per language plus the default `all`, with sizes per split."""
     features = datasets.Features.from_arrow_schema(arrow_table(result.released.head(0), RELEASED).schema)
     configs: list[dict[str, Any]] = [
-        {"config_name": "all", "default": True, "data_files": [{"split": "train", "path": "data/*/*.parquet"}]}
+        {
+            "config_name": "all",
+            "default": True,
+            "data_files": [{"split": "train", "path": "data/*/*.parquet"}],
+        }
     ]
     configs += [
-        {"config_name": s.language, "data_files": [{"split": "train", "path": f"data/{s.language}/*.parquet"}]}
+        {
+            "config_name": s.language,
+            "data_files": [{"split": "train", "path": f"data/{s.language}/*.parquet"}],
+        }
         for s in splits
     ]
     info = [_info("all", features, sum(s.num_examples for s in splits), sum(s.num_bytes for s in splits))]
@@ -73,21 +86,33 @@ def _info(name: str, features: datasets.Features, examples: int, nbytes: int) ->
     }
 
 
-def render_card(config: Config, splits: list[Split], result: BuildResult, sources: list[dict[str, Any]]) -> str:
+def render_card(
+    config: Config, splits: list[Split], result: BuildResult, sources: list[dict[str, Any]]
+) -> str:
     """The full README.md of a release."""
     removed = result.removed
-    reasons = removed.group_by("removed_reason").len().sort("removed_reason").iter_rows() if removed.height else []
+    reasons = (
+        removed.group_by("removed_reason").len().sort("removed_reason").iter_rows() if removed.height else []
+    )
     outlets = (
-        result.released.group_by("source", "country").len().sort(["len", "source"], descending=[True, False])
-        .head(30).iter_rows(named=True)
+        result.released.group_by("source", "country")
+        .len()
+        .sort(["len", "source"], descending=[True, False])
+        .head(30)
+        .iter_rows(named=True)
     )
     furniture = (
-        result.released.select("furniture").explode("furniture").drop_nulls().group_by("furniture").len()
-        .sort(["len", "furniture"], descending=[True, False]).iter_rows()
+        pl.concat([result.released.select("furniture"), removed.select("furniture")])
+        .explode("furniture")
+        .drop_nulls()
+        .group_by("furniture")
+        .len()
+        .sort(["len", "furniture"], descending=[True, False])
+        .iter_rows()
     )
     dates = result.released["published_date"].drop_nulls()
     card = DatasetCard.from_template(
-        metadata := card_metadata(config, splits, result),
+        card_metadata(config, splits, result),
         template_path=str(template_path()),
         config=config,
         splits=splits,
@@ -102,5 +127,4 @@ def render_card(config: Config, splits: list[Split], result: BuildResult, source
         date_range=(str(dates.min()), str(dates.max())) if dates.len() else None,
         version=config.release_version,
     )
-    del metadata
     return str(card)

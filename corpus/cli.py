@@ -17,7 +17,12 @@ from rich.table import Table
 from corpus.build import BuildSummary, build
 from corpus.errors import CorpusError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Curate scraped Maghreb news into versioned datasets.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Curate scraped Maghreb news into versioned datasets.",
+)
 err = Console(stderr=True)
 out = Console()
 
@@ -30,8 +35,12 @@ def main() -> None:
 @app.command("build")
 def build_command(
     config: Annotated[Path, typer.Argument(help="YAML config, e.g. configs/maghreb.yaml")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder that receives <name>/<version>/")] = Path("out"),
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing version with different content")] = False,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder that receives <name>/<version>/")] = Path(
+        "out"
+    ),
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing version with different content")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the release path")] = False,
 ) -> None:
     """Build a release from a config.

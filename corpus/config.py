@@ -16,7 +16,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from corpus.errors import ConfigError
 
 
-
 def _unit_interval(value: float) -> float:
     if not 0.0 <= value <= 1.0:
         raise ValueError("must be between 0 and 1")

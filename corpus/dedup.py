@@ -36,13 +36,21 @@ def matching_text(expr: pl.Expr) -> pl.Expr:
 def survivor_order() -> list[pl.Expr]:
     """Earliest publication first, then the longest text, then the smallest id."""
     when = pl.coalesce(pl.col("published_at"), pl.col("published_date").cast(pl.Datetime("us", "UTC")))
-    return [when.fill_null(pl.datetime(9999, 1, 1, time_zone="UTC")), -pl.col("text").str.len_chars().cast(pl.Int64), pl.col("id")]
+    return [
+        when.fill_null(pl.datetime(9999, 1, 1, time_zone="UTC")),
+        -pl.col("text").str.len_chars().cast(pl.Int64),
+        pl.col("id"),
+    ]
 
 
 def remove_rescrapes(frame: pl.DataFrame, section: DedupConfig) -> pl.DataFrame:
     """Keep one row per (canonical URL, key); the others become `rescrape` of its id."""
     newest = section.rescrape_keep == "newest"
-    order = [pl.col("scraped_at").fill_null(pl.datetime(1, 1, 1, time_zone="UTC")), "source_file", "source_line"]
+    order = [
+        pl.col("scraped_at").fill_null(pl.datetime(1, 1, 1, time_zone="UTC")),
+        "source_file",
+        "source_line",
+    ]
     ranked = frame.with_row_index("_row").with_columns(
         _rank=pl.struct(order).rank("ordinal", descending=newest).over("url", "key")
     )
@@ -93,7 +101,9 @@ def remove_near(frame: pl.DataFrame, section: DedupConfig) -> pl.DataFrame:
         own = shingles(text, section.ngram)
         signature = MinHash(num_perm=section.num_perm, seed=section.seed)
         signature.update_batch(list(own))
-        lsh = indexes.setdefault(group or "", MinHashLSH(threshold=candidate_threshold, num_perm=section.num_perm))
+        lsh = indexes.setdefault(
+            group or "", MinHashLSH(threshold=candidate_threshold, num_perm=section.num_perm)
+        )
         scored = [(jaccard(own, shingles(texts[c], section.ngram)), -c, c) for c in lsh.query(signature)]
         matches = [m for m in scored if m[0] >= section.threshold]
         if matches:
@@ -104,12 +114,16 @@ def remove_near(frame: pl.DataFrame, section: DedupConfig) -> pl.DataFrame:
             lsh.insert(position, signature)
             dup_of.append(None)
             similarity.append(None)
-    order = order.with_columns(_dup=pl.Series(dup_of, dtype=pl.String), _sim=pl.Series(similarity, dtype=pl.Float64))
+    order = order.with_columns(
+        _dup=pl.Series(dup_of, dtype=pl.String), _sim=pl.Series(similarity, dtype=pl.Float64)
+    )
     marked = _mark(order, pl.col("_dup").is_not_null(), "near_duplicate", pl.col("_dup"), pl.col("_sim"))
     return marked.sort("_row").drop("_row", "_norm", "_dup", "_sim")
 
 
-def _mark(frame: pl.DataFrame, duplicate: pl.Expr, reason: str, keeper: pl.Expr, score: pl.Expr) -> pl.DataFrame:
+def _mark(
+    frame: pl.DataFrame, duplicate: pl.Expr, reason: str, keeper: pl.Expr, score: pl.Expr
+) -> pl.DataFrame:
     return frame.with_columns(
         removed_reason=pl.when(duplicate).then(pl.lit(reason)).otherwise(pl.col("removed_reason")),
         dup_of=pl.when(duplicate).then(keeper).otherwise(pl.col("dup_of")),

@@ -65,16 +65,18 @@ def identify_language(frame: pl.DataFrame, section: LanguageConfig) -> pl.DataFr
     model_label = pl.Series(labels, dtype=pl.String)
     model_score = pl.Series(scores, dtype=pl.Float64)
     allowed = [label for label in section.labels if label != "und"]
-    return frame.with_columns(
-        _label=model_label, _score=model_score, _tifinagh=tifinagh
-    ).with_columns(
-        language=pl.when(pl.col("_tifinagh") >= section.tifinagh_share)
-        .then(pl.lit("zgh") if "zgh" in allowed else pl.lit("und"))
-        .when(pl.col("_label").is_in(allowed) & (pl.col("_score") >= section.threshold))
-        .then(pl.col("_label"))
-        .otherwise(pl.lit("und")),
-        language_score=pl.when(pl.col("_tifinagh") >= section.tifinagh_share)
-        .then(pl.col("_tifinagh"))
-        .otherwise(pl.col("_score"))
-        .round(4),
-    ).drop("_label", "_score", "_tifinagh")
+    return (
+        frame.with_columns(_label=model_label, _score=model_score, _tifinagh=tifinagh)
+        .with_columns(
+            language=pl.when(pl.col("_tifinagh") >= section.tifinagh_share)
+            .then(pl.lit("zgh") if "zgh" in allowed else pl.lit("und"))
+            .when(pl.col("_label").is_in(allowed) & (pl.col("_score") >= section.threshold))
+            .then(pl.col("_label"))
+            .otherwise(pl.lit("und")),
+            language_score=pl.when(pl.col("_tifinagh") >= section.tifinagh_share)
+            .then(pl.col("_tifinagh"))
+            .otherwise(pl.col("_score"))
+            .round(4),
+        )
+        .drop("_label", "_score", "_tifinagh")
+    )

@@ -38,10 +38,7 @@ class Split:
 def arrow_table(frame: pl.DataFrame, columns: list[str]) -> pa.Table:
     """A plain-typed Arrow table (string, not string_view) so every reader sees the same schema."""
     table = frame.select(columns).to_arrow()
-    fields = [
-        pa.field(f.name, _plain(f.type))
-        for f in table.schema
-    ]
+    fields = [pa.field(f.name, _plain(f.type)) for f in table.schema]
     return table.cast(pa.schema(fields))
 
 
@@ -65,7 +62,7 @@ def write_splits(released: pl.DataFrame, folder: Path, shard_bytes: int, row_gro
     for language in sorted(released["language"].unique().to_list()):
         rows = released.filter(pl.col("language") == language).sort("id")
         rows = rows.with_columns(shard_plan(rows, shard_bytes))
-        count = int(rows["_shard"].max() or 0) + 1
+        count = rows["_shard"].n_unique()
         files, nbytes = [], 0
         for index in range(count):
             table = arrow_table(rows.filter(pl.col("_shard") == index), RELEASED)
@@ -84,7 +81,9 @@ def write_removed(removed: pl.DataFrame, folder: Path, row_group_rows: int) -> s
     rows = removed.sort("source_name", "source_file", "source_line")
     name = "removed/removed-00000-of-00001.parquet"
     (folder / name).parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(arrow_table(rows, REMOVED), folder / name, row_group_size=row_group_rows, **PARQUET_OPTIONS)
+    pq.write_table(
+        arrow_table(rows, REMOVED), folder / name, row_group_size=row_group_rows, **PARQUET_OPTIONS
+    )
     return name
 
 
@@ -99,7 +98,10 @@ def sha256_file(path: Path) -> str:
 def file_table(folder: Path) -> dict[str, dict[str, object]]:
     """sha256 and size of every file under `folder` except the manifest, by relative path."""
     return {
-        path.relative_to(folder).as_posix(): {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+        path.relative_to(folder).as_posix(): {
+            "sha256": sha256_file(path),
+            "bytes": path.stat().st_size,
+        }
         for path in sorted(folder.rglob("*"))
         if path.is_file() and path.name != "manifest.json"
     }

@@ -65,7 +65,9 @@ class BuildResult:
 def plan_steps(loaded: LoadedConfig) -> list[tuple[str, Step]]:
     """The pipeline, in order, each step bound to its own config section and resources."""
     config = loaded.config
-    furniture = load_furniture(loaded.resolve(config.boilerplate.patterns) if config.boilerplate.patterns else None)
+    furniture = load_furniture(
+        loaded.resolve(config.boilerplate.patterns) if config.boilerplate.patterns else None
+    )
     aliases = alias_table(load_outlets(loaded.resolve(config.metadata.outlets)))
     return [
         ("read", _reader_errors),

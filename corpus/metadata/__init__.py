@@ -43,9 +43,11 @@ def normalise_metadata(frame: pl.DataFrame, section: MetadataConfig, aliases: pl
 
 def document_ids(frame: pl.DataFrame) -> pl.Series:
     """Stable ids: from the canonical URL (and record key) when there is one, else from the text."""
-    identity = pl.when(pl.col("url").is_not_null()).then(
-        pl.format("url\x1f{}\x1f{}", pl.col("url"), pl.col("key").fill_null(""))
-    ).otherwise(pl.format("text\x1f{}\x1f{}", pl.col("title").fill_null(""), pl.col("text").fill_null("")))
+    identity = (
+        pl.when(pl.col("url").is_not_null())
+        .then(pl.format("url\x1f{}\x1f{}", pl.col("url"), pl.col("key").fill_null("")))
+        .otherwise(pl.format("text\x1f{}\x1f{}", pl.col("title").fill_null(""), pl.col("text").fill_null("")))
+    )
     values = frame.select(identity.alias("identity"))["identity"]
     return values.map_elements(_digest, return_dtype=pl.String)
 

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import polars as pl
 
-EASTERN_DIGITS = {"٠": "0", "١": "1", "٢": "2", "٣": "3", "٤": "4", "٥": "5", "٦": "6", "٧": "7", "٨": "8", "٩": "9"}
+EASTERN_DIGITS = {
+    "٠": "0",
+    "١": "1",
+    "٢": "2",
+    "٣": "3",
+    "٤": "4",
+    "٥": "5",
+    "٦": "6",
+    "٧": "7",
+    "٨": "8",
+    "٩": "9",
+}
 MONTHS = {
     1: ["janvier", "january", "enero", "يناير", "جانفي", "كانون الثاني", "jan"],
     2: ["février", "fevrier", "february", "febrero", "فبراير", "فيفري", "شباط", "feb", "fév"],
@@ -22,7 +33,17 @@ MONTHS = {
     9: ["septembre", "september", "septiembre", "شتنبر", "سبتمبر", "أيلول", "sep", "sept"],
     10: ["octobre", "october", "octubre", "أكتوبر", "اكتوبر", "تشرين الأول", "oct"],
     11: ["novembre", "november", "noviembre", "نونبر", "نوفمبر", "تشرين الثاني", "nov"],
-    12: ["décembre", "decembre", "december", "diciembre", "دجنبر", "ديسمبر", "كانون الأول", "dec", "déc"],
+    12: [
+        "décembre",
+        "decembre",
+        "december",
+        "diciembre",
+        "دجنبر",
+        "ديسمبر",
+        "كانون الأول",
+        "dec",
+        "déc",
+    ],
 }
 _NUM = r"(\d{1,2})"
 # Year first: ISO 8601 and its space-separated cousins, optional fraction and offset.
@@ -69,7 +90,12 @@ def parse_dates(raw: pl.Expr, zone: pl.Expr, zones: list[str]) -> pl.Expr:
     def part(name: str) -> pl.Expr:
         return pl.coalesce(a.struct.field(name), b.struct.field(name))
 
-    fraction = pl.coalesce(a.struct.field("f"), pl.lit(None, pl.String)).fill_null("0").str.pad_end(6, "0").str.slice(0, 6)
+    fraction = (
+        pl.coalesce(a.struct.field("f"), pl.lit(None, pl.String))
+        .fill_null("0")
+        .str.pad_end(6, "0")
+        .str.slice(0, 6)
+    )
     stamp = pl.format(
         "{}-{}-{} {}:{}:{}.{}",
         part("y"),
@@ -83,14 +109,10 @@ def parse_dates(raw: pl.Expr, zone: pl.Expr, zones: list[str]) -> pl.Expr:
     local = stamp.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
     has_time = part("H").is_not_null() & (local.dt.time() != pl.time(0, 0, 0))
     offset = part("z")
-    offset_minutes = (
-        pl.when(offset == "z").then(0)
-        .otherwise(
-            offset.str.slice(1, 2).cast(pl.Int32, strict=False) * 60
-            + offset.str.replace(":", "").str.slice(3, 2).cast(pl.Int32, strict=False)
-        )
-        * pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
-    )
+    offset_minutes = pl.when(offset == "z").then(0).otherwise(
+        offset.str.slice(1, 2).cast(pl.Int32, strict=False) * 60
+        + offset.str.replace(":", "").str.slice(3, 2).cast(pl.Int32, strict=False)
+    ) * pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
     by_offset = (local - pl.duration(minutes=offset_minutes)).dt.replace_time_zone("UTC")
     by_zone = pl.lit(None, pl.Datetime("us", "UTC"))
     for name in zones:

@@ -56,9 +56,14 @@ def alias_table(outlets: list[Outlet]) -> pl.DataFrame:
         for o in outlets
         for spelling in [o.name, *o.aliases, *o.domains]
     ]
-    table = pl.DataFrame(rows, schema={"key": pl.String, "source": pl.String, "country": pl.String, "timezone": pl.String})
+    table = pl.DataFrame(
+        rows,
+        schema={"key": pl.String, "source": pl.String, "country": pl.String, "timezone": pl.String},
+    )
     table = table.with_columns(key=outlet_key(pl.col("key")))
     clashes = table.group_by("key").agg(pl.col("source").n_unique().alias("n")).filter(pl.col("n") > 1)
     if not clashes.is_empty():
-        raise ConfigError(f"metadata.outlets: spellings shared by two outlets: {sorted(clashes['key'].to_list())}")
+        raise ConfigError(
+            f"metadata.outlets: spellings shared by two outlets: {sorted(clashes['key'].to_list())}"
+        )
     return table.unique("key", keep="first", maintain_order=True)

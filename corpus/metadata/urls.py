@@ -12,7 +12,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 import polars as pl
 
 TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_")
-TRACKING_NAMES = frozenset({"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "_ga", "_gl", "ref_src", "xtor"})
+TRACKING_NAMES = frozenset(
+    {"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "_ga", "_gl", "ref_src", "xtor"}
+)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Characters left as they are in a path: RFC 3986 reserved and unreserved, plus "%" already escaped.
 PATH_SAFE = "/:@!$&'()*+,;=-._~"

@@ -13,7 +13,14 @@ from corpus.schema import RAW
 from corpus.sources.files import read_articles, read_pages, relative_name
 from corpus.sources.tables import map_columns, read_table
 
-SUFFIXES = {"pages": ".txt", "text": ".txt", "jsonl": ".jsonl", "json": ".json", "csv": ".csv", "parquet": ".parquet"}
+SUFFIXES = {
+    "pages": ".txt",
+    "text": ".txt",
+    "jsonl": ".jsonl",
+    "json": ".json",
+    "csv": ".csv",
+    "parquet": ".parquet",
+}
 _FILENAME_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
@@ -30,7 +37,9 @@ def list_files(source: SourceConfig, root: Path) -> list[Path]:
         elif target.is_file():
             files = [target]
         else:
-            raise SourceError(f"sources[{source.name!r}].path: {pattern} does not exist (relative to {root.name}/)")
+            raise SourceError(
+                f"sources[{source.name!r}].path: {pattern} does not exist (relative to {root.name}/)"
+            )
     if not files:
         raise SourceError(f"sources[{source.name!r}].path: {pattern} matches no file")
     return sorted({p.resolve() for p in files}, key=lambda p: relative_name(p, root))
@@ -71,7 +80,8 @@ def _read_tables(files: list[Path], source: SourceConfig, root: Path) -> pl.Data
         candidates = [wanted] if isinstance(wanted, str) else wanted
         if not used_anywhere.intersection(candidates):
             raise SourceError(
-                f"sources[{source.name!r}].columns.{field}: column {wanted!r} is in none of its {len(files)} file(s)"
+                f"sources[{source.name!r}].columns.{field}: column {wanted!r} "
+                f"is in none of its {len(files)} file(s)"
             )
     return pl.concat(frames, how="vertical_relaxed")
 

@@ -33,7 +33,13 @@ def read_articles(files: list[Path], source: SourceConfig, root: Path) -> pl.Dat
         title = lines[0].strip() or None
         body = lines[1].strip() if len(lines) > 1 else ""
         rows.append(
-            {"title": title, "text": body, "layout": "article", "encoding": encoding, **_lineage(path, root)}
+            {
+                "title": title,
+                "text": body,
+                "layout": "article",
+                "encoding": encoding,
+                **_lineage(path, root),
+            }
         )
     return pl.DataFrame(rows, schema=RAW)
 

@@ -15,12 +15,14 @@ from typing import Any
 
 import polars as pl
 
-from corpus.config import SourceConfig
+from corpus.config import MappableField, SourceConfig
 from corpus.errors import SourceError
 from corpus.sources.decode import decode
 
+# Fields read from a column of the same name when the mapping does not say otherwise.
+DEFAULT_NAMED = ("url", "title", "text", "source")
 # Canonical field -> reader column name.
-TARGET = {
+TARGET: dict[MappableField, str] = {
     "url": "url_raw",
     "key": "key",
     "title": "title",
@@ -71,7 +73,9 @@ def _jsonl(text: str, path: Path, source: SourceConfig) -> Iterator[tuple[int, d
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             if source.on_bad_record == "error":
-                raise SourceError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+                raise SourceError(
+                    f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})"
+                ) from exc
             yield number, {"__bad_record__": f"not valid JSON: {exc.msg}", "__raw__": line}
             continue
         if not isinstance(record, dict):
@@ -109,7 +113,7 @@ def map_columns(frame: pl.DataFrame, source: SourceConfig, path: str) -> tuple[p
         if field in source.constants:
             exprs.append(pl.lit(source.constants[field], pl.String).alias(target))
             continue
-        wanted = source.columns.get(field, field if field in ("text", "title", "url") else [])
+        wanted: str | list[str] = source.columns.get(field, [field] if field in DEFAULT_NAMED else [])
         candidates = [wanted] if isinstance(wanted, str) else list(wanted)
         present = next((c for c in candidates if c in frame.columns), None)
         if present is None:
