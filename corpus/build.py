@@ -63,10 +63,9 @@ def build(
     started = time.perf_counter()
     with (progress or _quiet)("read"):
         raw = read_sources(loaded)
+    read_seconds = time.perf_counter() - started
     result = run_steps(raw, steps, progress)
-    result.steps[0] = replace(
-        result.steps[0], seconds=result.steps[0].seconds + time.perf_counter() - started
-    )
+    result.steps[0] = replace(result.steps[0], seconds=result.steps[0].seconds + read_seconds)
     result.check_ledger()
     target = out_root / loaded.config.name / loaded.config.release_version
     staging = staging_folder(target)

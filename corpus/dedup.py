@@ -101,9 +101,9 @@ def remove_near(frame: pl.DataFrame, section: DedupConfig) -> pl.DataFrame:
         own = shingles(text, section.ngram)
         signature = MinHash(num_perm=section.num_perm, seed=section.seed)
         signature.update_batch(list(own))
-        lsh = indexes.setdefault(
-            group or "", MinHashLSH(threshold=candidate_threshold, num_perm=section.num_perm)
-        )
+        if group not in indexes:
+            indexes[group] = MinHashLSH(threshold=candidate_threshold, num_perm=section.num_perm)
+        lsh = indexes[group]
         scored = [(jaccard(own, shingles(texts[c], section.ngram)), -c, c) for c in lsh.query(signature)]
         matches = [m for m in scored if m[0] >= section.threshold]
         if matches:

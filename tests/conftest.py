@@ -7,6 +7,7 @@ never copied into the repository. Tests that need it skip when it is absent.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +31,35 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def real_config_writer(shared_data: Path):
+    """`write_config` bound to the shared data folder (skips when it is absent)."""
+
+    def write(folder: Path, sources: Sources, **options: Any) -> Path:
+        return write_config(folder, sources, data=shared_data, **options)
+
+    return write
+
+
+# Source names of configs/real.yaml, or name -> data path under the shared folder (file, folder
+# or glob; None keeps the entry's own path).
+Sources = Iterable[str] | Mapping[str, str | None]
+
+
 def real_sources() -> dict[str, dict[str, Any]]:
     """The `sources` entries of configs/real.yaml, by name."""
     raw = yaml.safe_load(REAL_CONFIG.read_text(encoding="utf-8"))
     return {entry["name"]: entry for entry in raw["sources"]}
 
 
-def _relative(target: Path, start: Path) -> str:
-    return Path(os.path.relpath(target, start)).as_posix()
+def relative_to(target: Path | str, folder: Path) -> str:
+    """`target` (may end in a glob) relative to `folder`, with forward slashes."""
+    return Path(os.path.relpath(os.path.normpath(target), folder)).as_posix()
 
 
 def write_config(
     folder: Path,
-    sources: dict[str, str],
+    sources: Sources,
     *,
     data: Path = SHARED_DATA,
     name: str = "real-part",
@@ -51,33 +68,29 @@ def write_config(
 ) -> Path:
     """Write `folder/config.yaml` with some source entries of configs/real.yaml.
 
-    `sources` maps a source name of configs/real.yaml to the path of its data, relative to the
-    shared data folder (a file, a folder or a glob). Every path in the written config is
-    relative to the config file, as the project requires; the boilerplate patterns and outlet
-    registry are the repository's own.
+    Entries are copied as they are in configs/real.yaml; only `path` is rewritten, relative to
+    the new config file (configs/real.yaml points at the same shared folder from `configs/`).
+    The boilerplate patterns and the outlet registry are the repository's own, also relative.
+    `extra` adds or overrides config sections (e.g. `{"dedup": {"threshold": 0.9}}`).
     """
     folder.mkdir(parents=True, exist_ok=True)
     known = real_sources()
+    wanted = dict(sources) if isinstance(sources, Mapping) else dict.fromkeys(sources)
     entries = []
-    for source_name, data_path in sources.items():
+    for source_name, data_path in wanted.items():
         entry = dict(known[source_name])
-        entry["path"] = _relative(data / data_path, folder) if not _is_glob(data_path) else (
-            f"{_relative(data / Path(data_path).parent, folder)}/{Path(data_path).name}"
-        )
+        target = data / data_path if data_path is not None else CONFIGS / entry["path"]
+        entry["path"] = relative_to(target, folder)
         entries.append(entry)
     config: dict[str, Any] = {
         "name": name,
         "version": version,
         "sources": entries,
-        "boilerplate": {"patterns": _relative(CONFIGS / "boilerplate.yaml", folder)},
-        "metadata": {"outlets": _relative(CONFIGS / "outlets.yaml", folder)},
+        "boilerplate": {"patterns": relative_to(CONFIGS / "boilerplate.yaml", folder)},
+        "metadata": {"outlets": relative_to(CONFIGS / "outlets.yaml", folder)},
     }
     for section, values in (extra or {}).items():
         config.setdefault(section, {}).update(values)
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
-
-
-def _is_glob(path: str) -> bool:
-    return any(ch in path for ch in "*?[")

@@ -24,17 +24,17 @@ def normalise_metadata(frame: pl.DataFrame, section: MetadataConfig, aliases: pl
         .join(by_host, left_on="_host_key", right_on="key", how="left", maintain_order="left")
     )
     zones = sorted({section.default_timezone, *aliases["timezone"].drop_nulls().to_list()})
-    zone = pl.coalesce("_zone_n", "_zone_h", pl.lit(section.default_timezone))
-    published = parse_dates(pl.col("published_raw"), zone, zones)
-    scraped = parse_dates(pl.col("scraped_raw"), pl.lit(section.default_timezone), zones)
+    zone = out.select(pl.coalesce("_zone_n", "_zone_h", pl.lit(section.default_timezone)))
+    published = parse_dates(out["published_raw"], zone.to_series(), zones)
+    scraped = parse_dates(out["scraped_raw"], pl.Series([section.default_timezone] * out.height), zones)
     out = out.with_columns(
         source=pl.coalesce("_by_name", "_by_host", pl.col("source_raw").str.strip_chars()),
         country=pl.coalesce("_country_n", "_country_h"),
-        published_at=published.struct.field("published_at"),
-        published_date=published.struct.field("published_date"),
+        published_at=published["published_at"],
+        published_date=published["published_date"],
         scraped_at=pl.coalesce(
-            scraped.struct.field("published_at"),
-            scraped.struct.field("published_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+            scraped["published_at"],
+            scraped["published_date"].cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
         ),
     )
     out = out.with_columns(id=document_ids(out))

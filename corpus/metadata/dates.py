@@ -78,48 +78,48 @@ def normalise_date_text(expr: pl.Expr) -> pl.Expr:
     return out.str.replace_all(r"\s+", " ").str.strip_chars(" ,")
 
 
-def parse_dates(raw: pl.Expr, zone: pl.Expr, zones: list[str]) -> pl.Expr:
-    """A struct of `published_at` (UTC, null when only a date is known) and `published_date`.
+def parse_dates(raw: pl.Series, zone: pl.Series, zones: list[str]) -> pl.DataFrame:
+    """`published_at` (UTC, null when only a date is known) and `published_date`, per value.
 
     An explicit offset wins; otherwise the local time is read in `zone` (one of `zones`).
     A time of exactly 00:00:00 is treated as "no time given", as scrapers write date-only values.
+    Computed in stages so each intermediate is materialised once.
     """
-    text = normalise_date_text(raw)
-    a, b = text.str.extract_groups(YEAR_FIRST), text.str.extract_groups(DAY_FIRST)
-
-    def part(name: str) -> pl.Expr:
-        return pl.coalesce(a.struct.field(name), b.struct.field(name))
-
-    fraction = (
-        pl.coalesce(a.struct.field("f"), pl.lit(None, pl.String))
-        .fill_null("0")
-        .str.pad_end(6, "0")
-        .str.slice(0, 6)
+    text = pl.DataFrame({"raw": raw, "zone": zone}).with_columns(text=normalise_date_text(pl.col("raw")))
+    a, b = pl.col("text").str.extract_groups(YEAR_FIRST), pl.col("text").str.extract_groups(DAY_FIRST)
+    parts = text.select(
+        "zone",
+        *[pl.coalesce(a.struct.field(n), b.struct.field(n)).alias(n) for n in "ymdHMSz"],
+        a.struct.field("f"),
     )
     stamp = pl.format(
         "{}-{}-{} {}:{}:{}.{}",
-        part("y"),
-        part("m").str.zfill(2),
-        part("d").str.zfill(2),
-        part("H").fill_null("0").str.zfill(2),
-        part("M").fill_null("00"),
-        part("S").fill_null("00"),
-        fraction,
+        "y",
+        pl.col("m").str.zfill(2),
+        pl.col("d").str.zfill(2),
+        pl.col("H").fill_null("0").str.zfill(2),
+        pl.col("M").fill_null("00"),
+        pl.col("S").fill_null("00"),
+        pl.col("f").fill_null("0").str.pad_end(6, "0").str.slice(0, 6),
     )
-    local = stamp.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
-    has_time = part("H").is_not_null() & (local.dt.time() != pl.time(0, 0, 0))
-    offset = part("z")
-    offset_minutes = pl.when(offset == "z").then(0).otherwise(
-        offset.str.slice(1, 2).cast(pl.Int32, strict=False) * 60
-        + offset.str.replace(":", "").str.slice(3, 2).cast(pl.Int32, strict=False)
-    ) * pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
-    by_offset = (local - pl.duration(minutes=offset_minutes)).dt.replace_time_zone("UTC")
-    by_zone = pl.lit(None, pl.Datetime("us", "UTC"))
+    sign = pl.when(pl.col("z").str.starts_with("-")).then(-1).otherwise(1)
+    minutes = pl.col("z").str.slice(1, 2).cast(pl.Int32, strict=False) * 60 + pl.col("z").str.replace(
+        ":", ""
+    ).str.slice(3, 2).cast(pl.Int32, strict=False)
+    staged = parts.with_columns(
+        local=stamp.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us"),
+        offset=pl.when(pl.col("z") == "z").then(0).otherwise(minutes * sign),
+    )
+    utc = (pl.col("local") - pl.duration(minutes=pl.col("offset"))).dt.replace_time_zone("UTC")
     for name in zones:
-        in_zone = local.dt.replace_time_zone(name, ambiguous="earliest", non_existent="null")
-        by_zone = pl.when(zone == name).then(in_zone.dt.convert_time_zone("UTC")).otherwise(by_zone)
-    utc = pl.when(offset.is_not_null()).then(by_offset).otherwise(by_zone)
-    return pl.struct(
+        in_zone = pl.col("local").dt.replace_time_zone(name, ambiguous="earliest", non_existent="null")
+        utc = (
+            pl.when(pl.col("offset").is_null() & (pl.col("zone") == name))
+            .then(in_zone.dt.convert_time_zone("UTC"))
+            .otherwise(utc)
+        )
+    has_time = pl.col("H").is_not_null() & (pl.col("local").dt.time() != pl.time(0, 0, 0))
+    return staged.select(
         published_at=pl.when(has_time).then(utc).otherwise(None),
-        published_date=local.dt.date(),
+        published_date=pl.col("local").dt.date(),
     )

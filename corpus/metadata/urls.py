@@ -7,6 +7,7 @@ distinct URL, not per row.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import polars as pl
@@ -16,8 +17,8 @@ TRACKING_NAMES = frozenset(
     {"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "_ga", "_gl", "ref_src", "xtor"}
 )
 DEFAULT_PORTS = {"http": 80, "https": 443}
-# Characters left as they are in a path: RFC 3986 reserved and unreserved, plus "%" already escaped.
-PATH_SAFE = "/:@!$&'()*+,;=-._~"
+# ASCII characters a path may not hold literally; everything else, Arabic included, stays readable.
+PATH_UNSAFE = re.compile(r"[\x00-\x20\x7f\"<>\\^`{|}#?%]")
 
 
 def canonical_url(url: str) -> str | None:
@@ -31,17 +32,13 @@ def canonical_url(url: str) -> str | None:
     except ValueError:
         port = None
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    path = quote(unquote(parts.path), safe=PATH_SAFE + "".join(_non_ascii(unquote(parts.path)))) or "/"
+    path = PATH_UNSAFE.sub(lambda m: quote(m.group(0), safe=""), unquote(parts.path)) or "/"
     query = [
         (key, value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
         if not key.lower().startswith(TRACKING_PREFIXES) and key.lower() not in TRACKING_NAMES
     ]
     return urlunsplit((scheme, netloc, path, urlencode(sorted(query), safe=":/,"), ""))
-
-
-def _non_ascii(text: str) -> set[str]:
-    return {ch for ch in text if ord(ch) > 127 and not ch.isspace()}
 
 
 def canonical_urls(urls: pl.Series) -> pl.Series:

@@ -25,13 +25,16 @@ def read_pages(files: list[Path], source: SourceConfig, root: Path) -> pl.DataFr
 
 
 def read_articles(files: list[Path], source: SourceConfig, root: Path) -> pl.DataFrame:
-    """One row per article file: the first non-empty line is the title, the rest the body."""
+    """One row per article file: the first non-empty line is the title, the rest the body.
+
+    A file with a single line (some papers keep a whole article on one line) has no title.
+    """
     rows = []
     for path in files:
         text, encoding = decode(path.read_bytes(), source.encodings, str(path))
-        lines = text.strip().split("\n", 1)
-        title = lines[0].strip() or None
-        body = lines[1].strip() if len(lines) > 1 else ""
+        lines = text.replace("\x00", "").strip().split("\n", 1)
+        title = lines[0].strip() if len(lines) > 1 else None
+        body = lines[-1].strip()
         rows.append(
             {
                 "title": title,
