@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from corpus.build import BuildSummary, build
@@ -50,7 +51,7 @@ def build_command(
     try:
         summary = build(config, out_dir, force=force, progress=None if quiet else _progress)
     except CorpusError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     if quiet:
         print(summary.path)

@@ -53,7 +53,8 @@ def _plain(kind: pa.DataType) -> pa.DataType:
 def shard_plan(frame: pl.DataFrame, shard_bytes: int) -> pl.Series:
     """Shard number per row: a new shard starts when the text bytes so far pass `shard_bytes`."""
     size = frame["text"].str.len_bytes().fill_null(0).cast(pl.Int64)
-    return ((size.cum_sum() - size) // shard_bytes).cast(pl.Int64).alias("_shard")
+    # Dense numbering: a document larger than `shard_bytes` must not leave a gap in the shard numbers.
+    return (((size.cum_sum() - size) // shard_bytes).rank("dense").cast(pl.Int64) - 1).alias("_shard")
 
 
 def write_splits(released: pl.DataFrame, folder: Path, shard_bytes: int, row_group_rows: int) -> list[Split]:
@@ -95,15 +96,15 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def file_table(folder: Path) -> dict[str, dict[str, object]]:
-    """sha256 and size of every file under `folder` except the manifest, by relative path."""
+def file_table(folder: Path, with_manifest: bool = False) -> dict[str, dict[str, object]]:
+    """sha256 and size of every file under `folder` (the manifest only if asked), by relative path."""
     return {
         path.relative_to(folder).as_posix(): {
             "sha256": sha256_file(path),
             "bytes": path.stat().st_size,
         }
         for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.name != "manifest.json"
+        if path.is_file() and (with_manifest or path.name != "manifest.json")
     }
 
 
@@ -125,7 +126,7 @@ def publish_folder(staging: Path, target: Path, force: bool) -> str:
     if not target.exists():
         staging.rename(target)
         return "new"
-    old, new = file_table(target), file_table(staging)
+    old, new = file_table(target, with_manifest=True), file_table(staging, with_manifest=True)
     if old == new:
         shutil.rmtree(staging)
         return "unchanged"

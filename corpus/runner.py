@@ -96,13 +96,13 @@ def run_steps(
     removed: list[pl.DataFrame] = []
     reports: list[StepReport] = []
     for name, step in steps:
-        started = time.perf_counter()
+        started, rows_in = time.perf_counter(), live.height
         with (progress or _silent)(name):
             out = step(live)
         gone = out.filter(pl.col("removed_reason").is_not_null()).with_columns(removed_step=pl.lit(name))
         live = out.filter(pl.col("removed_reason").is_null())
         counts = dict(gone.group_by("removed_reason").len().sort("removed_reason").iter_rows())
-        reports.append(StepReport(name, out.height, live.height, time.perf_counter() - started, counts))
+        reports.append(StepReport(name, rows_in, live.height, time.perf_counter() - started, counts))
         removed.append(gone)
     ledger = pl.concat(removed, how="vertical") if removed else live.clear()
     return BuildResult(released=live, removed=ledger, rows_read=raw.height, steps=reports)

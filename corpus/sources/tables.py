@@ -79,7 +79,11 @@ def _jsonl(text: str, path: Path, source: SourceConfig) -> Iterator[tuple[int, d
             yield number, {"__bad_record__": f"not valid JSON: {exc.msg}", "__raw__": line}
             continue
         if not isinstance(record, dict):
-            raise SourceError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
+            problem = f"expected a JSON object, got {type(record).__name__}"
+            if source.on_bad_record == "error":
+                raise SourceError(f"{path}:{number}: {problem}")
+            yield number, {"__bad_record__": problem, "__raw__": line}
+            continue
         yield number, record
 
 
@@ -117,7 +121,7 @@ def map_columns(frame: pl.DataFrame, source: SourceConfig, path: str) -> tuple[p
         candidates = [wanted] if isinstance(wanted, str) else list(wanted)
         present = next((c for c in candidates if c in frame.columns), None)
         if present is None:
-            if field == "text":
+            if field == "text" and "__raw__" not in frame.columns:
                 raise SourceError(
                     f"{path}: no text column: sources[{source.name!r}].columns.text is "
                     f"{wanted!r} but the file has {sorted(frame.columns)}"
