@@ -19,6 +19,7 @@ import polars as pl
 from corpus import __version__
 from corpus.card import render_card
 from corpus.config import LoadedConfig, load_config
+from corpus.dedup import write_signatures
 from corpus.language import model_sha256
 from corpus.release import (
     Split,
@@ -30,6 +31,8 @@ from corpus.release import (
     write_removed,
     write_splits,
 )
+from corpus.release.diff import carry_changelog
+from corpus.release.plots import write_plots
 from corpus.runner import BuildResult, Progress, plan_steps, run_steps
 from corpus.sources import list_files, read_sources
 from corpus.sources.files import relative_name
@@ -43,6 +46,9 @@ SHAPING_LIBRARIES = (
     "fasttext-predict",
     "datasets",
     "huggingface-hub",
+    "matplotlib",
+    "arabic-reshaper",
+    "python-bidi",
 )
 
 
@@ -74,6 +80,8 @@ def build(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if not force:
+        carry_changelog(target, staging)  # a rebuild keeps the section `corpus diff` wrote
     status = publish_folder(staging, target, force)
     return BuildSummary(target, status, result, splits)
 
@@ -83,10 +91,19 @@ def _quiet(name: str) -> nullcontext[None]:
 
 
 def write_release(loaded: LoadedConfig, result: BuildResult, folder: Path) -> list[Split]:
-    """Shards, removed rows, card and manifest (last, so it covers every other file)."""
+    """Shards, removed rows, plots, card and manifest (last, so it covers every other file)."""
     release = loaded.config.release
-    splits = write_splits(result.released, folder, release.shard_bytes, release.row_group_rows)
+    splits = write_splits(
+        result.released,
+        folder,
+        release.shard_bytes,
+        release.row_group_rows,
+        release.row_group_bytes,
+        release.validation,
+        release.test,
+    )
     write_removed(result.removed, folder, release.row_group_rows)
+    write_signatures(result.released, folder, loaded.config.dedup)
     inputs = input_fingerprints(loaded, result)
     sources = [
         {
@@ -97,7 +114,9 @@ def write_release(loaded: LoadedConfig, result: BuildResult, folder: Path) -> li
         }
         for s in loaded.config.sources
     ]
-    (folder / "README.md").write_text(render_card(loaded.config, splits, result, sources), encoding="utf-8")
+    plots = write_plots(result.released, folder)
+    card = render_card(loaded.config, splits, result, sources, plots)
+    (folder / "README.md").write_text(card, encoding="utf-8")
     for entry in inputs:
         entry.pop("records")
     write_json(folder / "manifest.json", manifest(loaded, result, inputs, file_table(folder)))

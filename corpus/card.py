@@ -7,6 +7,8 @@ Nothing time-dependent goes in: the card is part of a byte-identical release.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +18,28 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from corpus.config import Config
 from corpus.errors import ReleaseError
-from corpus.release import Split, arrow_table
+from corpus.release import SPLITS, Split, arrow_table
 from corpus.runner import BuildResult
 from corpus.schema import RELEASED
 
 TEMPLATE = "dataset_card.md.j2"
 # Language codes the hub understands; `und` is not one, so it is left out of `language:`.
 NOT_A_LANGUAGE = {"und"}
+# Markers around the changelog, which `corpus diff` rewrites after the build.
+CHANGELOG_START = "<!-- changelog:start -->"
+CHANGELOG_END = "<!-- changelog:end -->"
+# Outlets listed by name in the card; the rest are summed in one row.
+TOP_OUTLETS = 30
+
+
+@dataclass(frozen=True)
+class Language:
+    """One language's totals over its splits, for the card's tables."""
+
+    language: str
+    num_examples: int
+    words: int
+    per_split: dict[str, int]
 
 
 def template_path() -> Path:
@@ -47,84 +64,127 @@ def size_category(rows: int) -> str:
     return "1M<n<10M" if rows < 10_000_000 else "10M<n<100M"
 
 
-def card_metadata(config: Config, splits: list[Split], result: BuildResult) -> DatasetCardData:
+def languages(splits: list[Split]) -> list[Language]:
+    """Per-language totals, in the order of the shards (sorted by language code)."""
+    out: dict[str, Language] = {}
+    for s in splits:
+        old = out.get(s.language, Language(s.language, 0, 0, {}))
+        out[s.language] = Language(
+            s.language,
+            old.num_examples + s.num_examples,
+            old.words + s.words,
+            {**old.per_split, s.name: s.num_examples},
+        )
+    return list(out.values())
+
+
+def split_names(splits: Iterable[Split]) -> list[str]:
+    present = {s.name for s in splits}
+    return [name for name in SPLITS if name in present]
+
+
+def card_metadata(config: Config, splits: list[Split], released: pl.DataFrame) -> DatasetCardData:
     """Hub metadata: one config per language plus the default `all`, with sizes per split."""
-    features = datasets.Features.from_arrow_schema(arrow_table(result.released.head(0), RELEASED).schema)
+    features = datasets.Features.from_arrow_schema(arrow_table(released.head(0), RELEASED).schema)
     configs: list[dict[str, Any]] = [
         {
             "config_name": "all",
             "default": True,
-            "data_files": [{"split": "train", "path": "data/*/*.parquet"}],
+            "data_files": [{"split": n, "path": f"data/*/{n}-*.parquet"} for n in split_names(splits)],
         }
     ]
-    configs += [
-        {
-            "config_name": s.language,
-            "data_files": [{"split": "train", "path": f"data/{s.language}/*.parquet"}],
-        }
-        for s in splits
-    ]
-    info = [_info("all", features, sum(s.num_examples for s in splits), sum(s.num_bytes for s in splits))]
-    info += [_info(s.language, features, s.num_examples, s.num_bytes) for s in splits]
+    info = [_info("all", features, splits)]
+    for language in languages(splits):
+        own = [s for s in splits if s.language == language.language]
+        files = [{"split": n, "path": f"data/{language.language}/{n}-*.parquet"} for n in split_names(own)]
+        configs.append({"config_name": language.language, "data_files": files})
+        info.append(_info(language.language, features, own))
     return DatasetCardData(
-        language=[s.language for s in splits if s.language not in NOT_A_LANGUAGE],
+        language=[s.language for s in languages(splits) if s.language not in NOT_A_LANGUAGE],
         license=config.release.license,
         pretty_name=config.release.pretty_name,
-        size_categories=[size_category(result.released.height)],
+        size_categories=[size_category(released.height)],
         task_categories=config.release.task_categories,
         configs=configs,
         dataset_info=info,
     )
 
 
-def _info(name: str, features: datasets.Features, examples: int, nbytes: int) -> dict[str, Any]:
+def _info(name: str, features: datasets.Features, splits: list[Split]) -> dict[str, Any]:
+    """`dataset_info` of one config; `datasets` checks `num_examples` per split on load."""
+    sizes = [
+        {
+            "name": n,
+            "num_bytes": sum(s.num_bytes for s in splits if s.name == n),
+            "num_examples": sum(s.num_examples for s in splits if s.name == n),
+        }
+        for n in split_names(splits)
+    ]
     return {
         "config_name": name,
         "features": features._to_yaml_list(),
-        "splits": [{"name": "train", "num_bytes": nbytes, "num_examples": examples}],
-        "dataset_size": nbytes,
+        "splits": sizes,
+        "dataset_size": sum(s["num_bytes"] for s in sizes),
     }
 
 
+def _counts(frame: pl.DataFrame, column: str) -> list[tuple[str, int]]:
+    """Documents per value of a list column (`repairs`, `furniture`), most frequent first."""
+    return list(
+        frame.select(pl.col(column).list.unique())
+        .explode(column)
+        .drop_nulls()
+        .group_by(column)
+        .len()
+        .sort(["len", column], descending=[True, False])
+        .iter_rows()
+    )
+
+
+def _outlets(released: pl.DataFrame) -> tuple[list[dict[str, Any]], tuple[int, int]]:
+    """The top outlets by documents, and (outlets, documents) of the rest."""
+    counts = released.group_by("source", "country").len().sort(["len", "source"], descending=[True, False])
+    rest = counts.slice(TOP_OUTLETS)
+    return list(counts.head(TOP_OUTLETS).iter_rows(named=True)), (rest.height, int(rest["len"].sum() or 0))
+
+
 def render_card(
-    config: Config, splits: list[Split], result: BuildResult, sources: list[dict[str, Any]]
+    config: Config,
+    splits: list[Split],
+    result: BuildResult,
+    sources: list[dict[str, Any]],
+    plots: dict[str, str] | None = None,
 ) -> str:
     """The full README.md of a release."""
-    removed = result.removed
+    removed, released = result.removed, result.released
+    everything = pl.concat([released.select("repairs", "furniture"), removed.select("repairs", "furniture")])
     reasons = (
         removed.group_by("removed_reason").len().sort("removed_reason").iter_rows() if removed.height else []
     )
-    outlets = (
-        result.released.group_by("source", "country")
-        .len()
-        .sort(["len", "source"], descending=[True, False])
-        .head(30)
-        .iter_rows(named=True)
-    )
-    furniture = (
-        pl.concat([result.released.select("furniture"), removed.select("furniture")])
-        .explode("furniture")
-        .drop_nulls()
-        .group_by("furniture")
-        .len()
-        .sort(["len", "furniture"], descending=[True, False])
-        .iter_rows()
-    )
-    dates = result.released["published_date"].drop_nulls()
+    outlets, other_outlets = _outlets(released)
+    dates = released["published_date"].drop_nulls()
     card = DatasetCard.from_template(
-        card_metadata(config, splits, result),
+        card_metadata(config, splits, released),
         template_path=str(template_path()),
         config=config,
         splits=splits,
+        split_names=split_names(splits),
+        languages=languages(splits),
         steps=result.steps,
         reasons=list(reasons),
-        outlets=list(outlets),
-        furniture=list(furniture),
+        outlets=outlets,
+        other_outlets=other_outlets,
+        furniture=_counts(everything, "furniture"),
+        repairs=_counts(everything, "repairs"),
         sources=sources,
         rows_read=result.rows_read,
-        released=result.released.height,
+        released=released.height,
         removed=removed.height,
+        undated=released["published_date"].null_count(),
         date_range=(str(dates.min()), str(dates.max())) if dates.len() else None,
         version=config.release_version,
+        plots=plots or {},
+        changelog_start=CHANGELOG_START,
+        changelog_end=CHANGELOG_END,
     )
     return str(card)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,7 +16,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from corpus.build import BuildSummary, build
+from corpus.card import languages, split_names
 from corpus.errors import CorpusError
+from corpus.release.diff import ReleaseDiff, diff_releases, write_changelog
+from corpus.release.publish import format_plan, plan_publish, publish_release
+from corpus.release.verify import verify_release
 
 app = typer.Typer(
     add_completion=False,
@@ -48,15 +52,104 @@ def build_command(
 
     Example: corpus build configs/maghreb.yaml --out out
     """
-    try:
+    with _errors():
         summary = build(config, out_dir, force=force, progress=None if quiet else _progress)
-    except CorpusError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
     if quiet:
         print(summary.path)
         return
     _print_summary(summary)
+
+
+@app.command("diff")
+def diff_command(
+    old: Annotated[Path, typer.Argument(help="Earlier release folder")],
+    new: Annotated[Path, typer.Argument(help="Later release folder; its card gets the changelog")],
+) -> None:
+    """Print documents added, removed and changed per language, and write them into NEW's card.
+
+    Example: corpus diff out/maghreb-news/v0.1.0 out/maghreb-news/v0.2.0
+    """
+    with _errors():
+        result = diff_releases(old, new)
+        write_changelog(new, result)
+    _print_diff(result)
+
+
+@app.command("verify")
+def verify_command(
+    release: Annotated[Path, typer.Argument(help="Release folder with a manifest.json")],
+) -> None:
+    """Re-hash every file of a release against its manifest; exit 1 naming any that differ.
+
+    Example: corpus verify out/maghreb-news/v0.1.0
+    """
+    with _errors():
+        checked = verify_release(release)
+    out.print(
+        f"ok: {checked.files} files, {checked.bytes:,} bytes match {release}/manifest.json",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("publish")
+def publish_command(
+    release: Annotated[Path, typer.Argument(help="Release folder with a manifest.json")],
+    repo_id: Annotated[str, typer.Option("--repo-id", help="Hub dataset repository, ORG/NAME")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the files, sizes and tag; send nothing")
+    ] = False,
+    private: Annotated[bool, typer.Option("--private", help="Create the repository as private")] = False,
+) -> None:
+    """Upload a verified release to a hub dataset repository in one commit, tagged v<version>.
+
+    The token comes from HF_TOKEN or `hf auth login`; it is never printed or written.
+
+    Example: corpus publish out/maghreb-news/v0.1.0 --repo-id my-org/maghreb-news --dry-run
+    """
+    with _errors():
+        if dry_run:
+            print(format_plan(plan_publish(release, repo_id)))
+            return
+        done = publish_release(release, repo_id, hub_api(), private=private)
+    action = {"published": "published", "tagged": "tagged", "unchanged": "already published"}[done.status]
+    out.print(
+        f"{action}: {repo_id} tag {done.tag} (commit {done.commit[:12]}; "
+        f"{len(done.uploaded)} files uploaded, {len(done.deleted)} deleted)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(
+        f'load it with: load_dataset("{repo_id}", "all", revision="{done.tag}")',
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def hub_api() -> Any:
+    """The real hub client; tests replace this function with a recording fake."""
+    from huggingface_hub import HfApi
+
+    return HfApi()
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Expected failures become one line on stderr and their exit code, never a traceback."""
+    try:
+        yield
+    except CorpusError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _print_diff(result: ReleaseDiff) -> None:
+    table = Table(title=f"{result.new_version} compared with {result.old_version}", title_justify="left")
+    for column in ("language", "added", "removed", "changed", "documents"):
+        table.add_column(column, justify="left" if column == "language" else "right")
+    for row in [*result.languages, result.total]:
+        table.add_row(row.language, str(row.added), str(row.removed), str(row.changed), str(row.documents))
+    out.print(table)
 
 
 @contextmanager
@@ -73,6 +166,12 @@ def _print_summary(summary: BuildSummary) -> None:
         removed = ", ".join(f"{reason} {n}" for reason, n in step.removed.items())
         table.add_row(step.name, str(step.rows_in), str(step.rows_out), removed, f"{step.seconds:.2f}")
     out.print(table)
-    languages = ", ".join(f"{s.language} {s.num_examples}" for s in summary.splits)
-    out.print(f"released {summary.result.released.height} of {summary.result.rows_read} rows ({languages})")
+    per_language = ", ".join(f"{s.language} {s.num_examples}" for s in languages(summary.splits))
+    per_split = ", ".join(
+        f"{name} {sum(s.num_examples for s in summary.splits if s.name == name)}"
+        for name in split_names(summary.splits)
+    )
+    result = summary.result
+    out.print(f"released {result.released.height} of {result.rows_read} rows ({per_language})")
+    out.print(f"splits: {per_split}", highlight=False)
     out.print(f"release {summary.status}: {summary.path}", highlight=False)

@@ -7,11 +7,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from corpus.errors import ConfigError
 
@@ -30,6 +40,27 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class FilenameFields(Section):
+    """A regex over each file's name whose named groups fill a source's empty fields."""
+
+    # Named groups are mappable fields or `country`, e.g. `^(?P<country>[A-Z]{2})`.
+    regex: str
+    # Captured value -> value stored, for dumps with their own codes (TM for Tunisia is ISO TN).
+    values: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("regex")
+    @classmethod
+    def _named_groups(cls, regex: str) -> str:
+        try:
+            groups = set(re.compile(regex).groupindex)
+        except re.error as exc:
+            raise ValueError(f"invalid regex ({exc})") from exc
+        unknown = groups - {*get_args(MappableField), "country"}
+        if unknown or not groups:
+            raise ValueError(f"named groups must be fields or country, got {sorted(unknown) or 'none'}")
+        return regex
+
+
 class SourceConfig(Section):
     """One input: a kind, a path or glob, and which input columns feed which canonical fields."""
 
@@ -46,17 +77,28 @@ class SourceConfig(Section):
     encodings: list[str] = Field(default_factory=lambda: ["cp1256", "cp1252"])
     # A record that cannot be parsed stops the build (error) or goes to removed/ (skip).
     on_bad_record: Literal["error", "skip"] = "error"
+    # Fields some dumps carry only in their file names (e.g. "DZE12.txt" is an Algerian article).
+    filename_fields: FilenameFields | None = None
 
 
 class RepairConfig(Section):
-    # ftfy repairs mojibake; off only to measure what it does.
+    # Undo text decoded with the wrong code page (French via cp1252, Arabic via cp1256) and HTML
+    # entities; off only to measure what it does.
+    mojibake: bool = True
+    # ftfy for Latin mojibake the whole-text round trip cannot undo (mixed or partly lossy text).
     ftfy: bool = True
     # French «guillemets», ’ and “ ” are correct typography: keep them (ftfy would straighten them).
     uncurl_quotes: bool = False
-    # Drop LRM/RLM/ALM and other bidi controls: scrapers leave them in Arabic text, models learn noise.
+    # Drop LRM/RLM/ALM, bidi embeddings, ZWSP, soft hyphens and stray ZWJ: scrapers leave them, models
+    # learn noise. ZWNJ (Persian morphology) and ZWJ inside emoji carry meaning and stay.
     strip_bidi_controls: bool = True
     # No-break and other exotic spaces become plain spaces; they split tokens inconsistently.
     normalize_spaces: bool = True
+    # Arabic presentation forms (ﻻ), Latin ligatures (ﬁ) and full-width forms become the letters
+    # they draw: old PDFs and word processors emit them, search and tokenizers do not match them.
+    presentation_forms: bool = True
+    # Tatweel (ـ) stretches words for justification; "مـــغـــرب" is the word "مغرب".
+    strip_tatweel: bool = True
 
 
 class BoilerplateConfig(Section):
@@ -64,6 +106,22 @@ class BoilerplateConfig(Section):
     patterns: str | None = "boilerplate.yaml"
     # Documents with fewer characters than this after stripping are removed as `empty`.
     min_chars: int = Field(default=1, ge=0)
+    # Remove segments (lines, cut after each sentence end) that recur across an outlet or crawl.
+    recurring: bool = True
+    # A segment in this many distinct documents (canonical URLs, else titles) of one outlet or one crawl
+    # is furniture: re-scrapes share a URL and count once. On 3,000 generated pages, 5 removed 36
+    # content lines that recur by chance, 8 removed 7 (bench_pages.py).
+    min_documents: int = Field(default=8, ge=2)
+    # ... and in at least this share of the group: chance recurrences grow with the corpus, furniture's
+    # share does not. At 0, 87,576 of 100,000 generated documents (sentences drawn from a finite pool)
+    # were emptied; at 0.005, 9 segments were removed; 0.01 also drops a daily ticker (0.5% of a crawl).
+    min_share: Fraction = 0.005
+    # Shorter segments (letters and digits only) are never counted: "Oui.", "Lire aussi" recur in real
+    # content; 12 still catches the report modal's "Merci d'avoir signalé!" (18).
+    min_segment_chars: int = Field(default=12, ge=1)
+    # Remove recurring segments only in a run reaching the document's start or end: furniture sits
+    # at the edges, while a real sentence that recurs by chance (a quote, a stock phrase) is inside.
+    edges_only: bool = True
 
 
 class MetadataConfig(Section):
@@ -71,21 +129,63 @@ class MetadataConfig(Section):
     outlets: str = "outlets.yaml"
     # Zone for dates without offset from outlets the registry does not know.
     default_timezone: str = "Africa/Casablanca"
+    # Dates before this year are scraper defaults (epoch, 1900) or typos, not Maghreb web news.
+    earliest_year: int = Field(default=1990, ge=1800)
+    # A date this many days after the crawl day is impossible; one day absorbs zone and clock skew.
+    future_tolerance_days: int = Field(default=1, ge=0)
 
 
 class LanguageConfig(Section):
-    # Labels the release may carry; anything else the model says becomes `und`.
-    labels: list[str] = Field(default_factory=lambda: ["fr", "ar", "en", "es", "zgh", "und"])
-    # Below this model score the document is `und` (kept in `all`, never dropped).
+    # Labels the release may carry: `ary` is Moroccan Darija in Arabic script, `ary_Latn` Darija in
+    # Latin letters ("Arabizi"), `zgh` Tamazight in Tifinagh, `kab` Kabyle; any other language is `und`.
+    labels: list[str] = Field(
+        default_factory=lambda: ["fr", "ar", "ary", "ary_Latn", "zgh", "kab", "en", "es", "und"]
+    )
+    # Minimum score for labels without their own threshold; below it the document is `und`
+    # (released in `all`, never dropped).
     threshold: Fraction = 0.5
-    # Share of Tifinagh letters above which a text is Tamazight (zgh) whatever the model says.
+    # Per-label minimum scores. fr/en/es: fastText probability, 0.5 means the model prefers it to all
+    # 175 others. ar/ary: the Darija lexicon's probability, 0.5 is its decision boundary (raise `ary` to
+    # keep only clear Darija). kab/ary_Latn: lexicon probabilities, as for ary. zgh: Tifinagh share.
+    thresholds: dict[str, Fraction] = Field(
+        default_factory=lambda: {
+            "fr": 0.5,
+            "ar": 0.5,
+            "ary": 0.5,
+            "ary_Latn": 0.5,
+            "zgh": 0.3,
+            "kab": 0.5,
+            "en": 0.5,
+            "es": 0.5,
+        }
+    )
+    # Share of Tifinagh letters above which a paragraph is Tamazight (zgh) whatever else it holds:
+    # names and numbers in Latin or Arabic letters are common inside Tifinagh text.
     tifinagh_share: Fraction = 0.3
+    # Lines longer than this many characters (scrapes without newlines) are cut into windows of this
+    # size, so that a quoted paragraph in another language is seen; about a paragraph, and two
+    # fastText calls for a 1,000-character article (speed).
+    unit_chars: int = Field(default=500, ge=50)
+    # A document is flagged `code_switching` when paragraphs in languages other than its dominant one
+    # hold at least this share of its letters (a quoted sentence is not code switching).
+    code_switching_share: Fraction = 0.2
+
+    @model_validator(mode="after")
+    def _thresholds_for_known_labels(self) -> LanguageConfig:
+        unknown = sorted(set(self.thresholds) - set(self.labels))
+        if unknown:
+            raise ValueError(f"thresholds for labels not in `labels`: {', '.join(unknown)}")
+        return self
+
+    def threshold_for(self, label: str) -> float:
+        """The minimum score of `label` (its own threshold, else the default)."""
+        return self.thresholds.get(label, self.threshold)
 
 
 class DedupConfig(Section):
-    # Estimated Jaccard above which two documents are near-duplicates.
+    # Jaccard of word n-gram sets above which two documents are near-duplicates (reprints, edits).
     threshold: Fraction = 0.8
-    # 128 permutations: standard error of the Jaccard estimate about 0.03.
+    # 128 permutations: standard error of the Jaccard estimate about 0.035 at 0.8.
     num_perm: int = Field(default=128, ge=16, le=1024)
     # Word 5-grams: short enough to survive light edits, long enough to ignore common phrases.
     ngram: int = Field(default=5, ge=1, le=20)
@@ -95,6 +195,28 @@ class DedupConfig(Section):
     scope: Literal["language", "all"] = "language"
     # Among re-scrapes of one URL keep the newest scrape (corrections land later).
     rescrape_keep: Literal["newest", "oldest"] = "newest"
+    # Pairs whose estimate is this close below the threshold get their exact shingle Jaccard:
+    # an estimate from 128 permutations can read a J 0.82 pair as 0.76.
+    verify_margin: Fraction = 0.1
+    # LSH must find pairs down to threshold - verify_margin with at least this probability.
+    candidate_recall: Fraction = 0.99
+    # Among equally early duplicates, these outlets are kept first (wire services before reprints).
+    outlet_priority: list[str] = Field(default_factory=lambda: ["MAP Express"])
+    # An earlier release (folder, relative to the config): new documents are deduplicated against
+    # the signatures it stores, without re-reading its text; its documents stay released.
+    against: str | None = None
+
+    @property
+    def bands_rows(self) -> tuple[int, int]:
+        """LSH bands x rows: the most rows (fewest chance candidates) that still catch pairs at
+        threshold - verify_margin with `candidate_recall` (datasketch's optimum for 0.8/128
+        misses about half the pairs at J 0.80-0.85)."""
+        floor = max(0.05, self.threshold - self.verify_margin)
+        for rows in range(self.num_perm, 0, -1):
+            bands = self.num_perm // rows
+            if 1 - (1 - floor**rows) ** bands >= self.candidate_recall:
+                return bands, rows
+        return self.num_perm, 1
 
 
 class ReleaseConfig(Section):
@@ -102,10 +224,23 @@ class ReleaseConfig(Section):
     shard_bytes: int = Field(default=256_000_000, ge=1_000)
     # Rows per Parquet row group: small enough for streaming readers, large enough to compress.
     row_group_rows: int = Field(default=10_000, ge=100)
+    # Row groups also close at this many bytes of text: a streaming reader holds one group in memory.
+    row_group_bytes: int = Field(default=64_000_000, ge=1_000)
+    # Share of documents held out for validation and for test, assigned by a hash of the dedup
+    # cluster. 0 by default: a pretraining corpus is mostly consumed whole and held-out sets are an
+    # experiment's choice; set e.g. 0.01 to publish fixed held-out splits that stay put across versions.
+    validation: Fraction = 0.0
+    test: Fraction = 0.0
     license: str = "other"
     pretty_name: str = "Maghreb news"
     description: str = ""
     task_categories: list[str] = Field(default_factory=lambda: ["text-generation"])
+
+    @model_validator(mode="after")
+    def _train_is_left(self) -> ReleaseConfig:
+        if self.validation + self.test >= 1.0:
+            raise ValueError("validation + test must leave a share for train (sum below 1)")
+        return self
 
 
 class Config(Section):
@@ -145,12 +280,17 @@ class LoadedConfig(BaseModel):
     raw: dict[str, Any]
 
     def resolve(self, relative: str) -> Path:
-        return (self.root / relative).resolve()
+        return absolute(self.root / relative)
 
     @property
     def sha256(self) -> str:
         canonical = json.dumps(self.config.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def absolute(path: Path) -> Path:
+    """An absolute, normalised path that keeps symlinks as given (lineage shows what the user wrote)."""
+    return Path(os.path.normpath(os.path.abspath(path)))
 
 
 def _error_path(location: tuple[Any, ...], raw: dict[str, Any]) -> str:
@@ -194,4 +334,4 @@ def load_config(path: Path) -> LoadedConfig:
     except ValidationError as exc:
         lines = [f"{_error_path(e['loc'], raw)}: {_describe(dict(e))}" for e in exc.errors()]
         raise ConfigError(f"{path}: invalid config\n  " + "\n  ".join(lines)) from exc
-    return LoadedConfig(config=config, root=path.resolve().parent, raw=raw)
+    return LoadedConfig(config=config, root=absolute(path).parent, raw=raw)

@@ -16,7 +16,7 @@ import polars as pl
 
 from corpus.boilerplate import load_furniture, strip_boilerplate
 from corpus.config import LoadedConfig
-from corpus.dedup import remove_exact, remove_near, remove_rescrapes
+from corpus.dedup import load_earlier, remove_exact, remove_near, remove_rescrapes
 from corpus.errors import LedgerError
 from corpus.language import identify_language
 from corpus.metadata import normalise_metadata
@@ -65,6 +65,8 @@ class BuildResult:
 def plan_steps(loaded: LoadedConfig) -> list[tuple[str, Step]]:
     """The pipeline, in order, each step bound to its own config section and resources."""
     config = loaded.config
+    against = config.dedup.against
+    earlier = load_earlier(loaded.resolve(against), config.dedup) if against else None
     furniture = load_furniture(
         loaded.resolve(config.boilerplate.patterns) if config.boilerplate.patterns else None
     )
@@ -75,9 +77,9 @@ def plan_steps(loaded: LoadedConfig) -> list[tuple[str, Step]]:
         ("boilerplate", partial(strip_boilerplate, section=config.boilerplate, patterns=furniture)),
         ("metadata", partial(normalise_metadata, section=config.metadata, aliases=aliases)),
         ("language", partial(identify_language, section=config.language)),
-        ("rescrape", partial(remove_rescrapes, section=config.dedup)),
-        ("exact_dedup", partial(remove_exact, section=config.dedup)),
-        ("near_dedup", partial(remove_near, section=config.dedup)),
+        ("rescrape", partial(remove_rescrapes, section=config.dedup, earlier=earlier)),
+        ("exact_dedup", partial(remove_exact, section=config.dedup, earlier=earlier)),
+        ("near_dedup", partial(remove_near, section=config.dedup, earlier=earlier)),
     ]
 
 
@@ -104,7 +106,7 @@ def run_steps(
         counts = dict(gone.group_by("removed_reason").len().sort("removed_reason").iter_rows())
         reports.append(StepReport(name, rows_in, live.height, time.perf_counter() - started, counts))
         removed.append(gone)
-    ledger = pl.concat(removed, how="vertical") if removed else live.clear()
+    ledger = pl.concat(removed, how="diagonal_relaxed") if removed else live.clear()
     return BuildResult(released=live, removed=ledger, rows_read=raw.height, steps=reports)
 
 

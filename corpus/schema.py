@@ -23,6 +23,7 @@ RAW: dict[str, pl.DataType] = {
     "source_file": pl.String(),  # path relative to the config's folder
     "source_line": pl.Int64(),  # 1-based line (JSONL, text) or data row (CSV, Parquet, JSON)
     "encoding": pl.String(),  # how the bytes were decoded
+    "country": pl.String(),  # ISO 3166 alpha-2 from the source (e.g. its file name); the registry's wins
     "reader_error": pl.String(),  # set when a record could not be parsed (on_bad_record: skip)
 }
 
@@ -31,12 +32,14 @@ DERIVED: dict[str, pl.DataType] = {
     "id": pl.String(),
     "url": pl.String(),
     "source": pl.String(),
-    "country": pl.String(),
     "published_at": pl.Datetime("us", "UTC"),  # null when only a date is known
     "published_date": pl.Date(),  # calendar date in the outlet's time zone
+    "published_issue": pl.String(),  # why there is no date: missing, unparsed, invalid, too_old, future
     "scraped_at": pl.Datetime("us", "UTC"),
     "language": pl.String(),
     "language_score": pl.Float64(),
+    "language_share": pl.Float64(),  # share of the document's letters in `language`
+    "code_switching": pl.Boolean(),  # paragraphs in other languages hold a notable share
     "repairs": pl.List(pl.String()),  # which repairs changed the document
     "furniture": pl.List(pl.String()),  # which furniture patterns were removed from it
 }
@@ -47,6 +50,7 @@ LEDGER: dict[str, pl.DataType] = {
     "removed_step": pl.String(),
     "dup_of": pl.String(),
     "similarity": pl.Float64(),
+    "dup_release": pl.String(),  # version of the earlier release holding `dup_of`; null: this build
 }
 
 # Column order of a released row.
@@ -59,8 +63,11 @@ RELEASED = [
     "country",
     "published_at",
     "published_date",
+    "published_issue",
     "language",
     "language_score",
+    "language_share",
+    "code_switching",
     "source_raw",
     "url_raw",
     "key",
@@ -75,7 +82,7 @@ RELEASED = [
     "encoding",
 ]
 
-REMOVED = [*RELEASED, "removed_step", "removed_reason", "dup_of", "similarity"]
+REMOVED = [*RELEASED, "removed_step", "removed_reason", "dup_of", "similarity", "dup_release"]
 
 
 def empty_raw() -> pl.DataFrame:

@@ -1,11 +1,15 @@
-"""Boilerplate: aggregator pages parsed into title, byline and body; known furniture removed."""
+"""Boilerplate: aggregator pages parsed; known furniture and corpus-level recurring segments removed."""
 
 from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from corpus.boilerplate import load_furniture, strip_boilerplate
+from corpus.boilerplate import furniture_counts, load_furniture, strip_boilerplate
+from corpus.boilerplate.recurring import segments
 from corpus.config import BoilerplateConfig
 from corpus.errors import ConfigError
 from tests.helpers import CONFIGS, FOOTER_AR, FOOTER_FR, MODAL_FR, NBSP, frame, page
@@ -148,7 +152,8 @@ def test_furniture_is_removed_inside_a_parsed_page() -> None:
     )
     row = stripped([text], ["page"]).row(0, named=True)
     assert row["text"] == "L'inflation a ralenti à 4,3 % en octobre."
-    assert row["furniture"] == ["reproduction_interdite"]
+    # One ticker line and two modal lines before the title, one footer after the body.
+    assert row["furniture"] == ["page_head"] * 3 + ["page_footer", "reproduction_interdite"]
 
 
 def test_clean_text_has_no_furniture() -> None:
@@ -199,3 +204,138 @@ def test_patterns_file_names_are_loaded() -> None:
     assert "whatsapp_invitation" in names
     assert "medias24_copyright" in names
     assert len(names) == len(set(names))
+
+
+# Corpus-level furniture: segments recurring across documents of one outlet or one crawl.
+
+BRANDING = "Retrouvez toute l'actualité économique sur notre application mobile."
+
+
+def articles(n: int, tail: str = "", head: str = "", **columns: list) -> pl.DataFrame:
+    """`n` distinct short articles of one outlet and crawl, each with `head`/`tail` around it."""
+    texts = [
+        f"{head}L'entreprise numéro {i} a publié ses résultats du trimestre. Son chiffre d'affaires a "
+        f"progressé de {i} pour cent sur un an.{tail}"
+        for i in range(n)
+    ]
+    defaults = {
+        "text": texts,
+        "title": [f"Résultats de l'entreprise {i}" for i in range(n)],
+        "url_raw": [f"https://lematin.ma/eco/{i}" for i in range(n)],
+        "source_raw": ["Le Matin"] * n,
+        "source_name": ["scrape"] * n,
+        "source_file": [f"scrapes/{i % 2}.csv" for i in range(n)],
+        "scraped_raw": ["2025-06-22"] * n,
+        "layout": ["record"] * n,
+    }
+    return frame(**{**defaults, **columns})
+
+
+def test_sentence_recurring_across_an_outlet_is_removed_inline() -> None:
+    # Financial scrapes have no newlines: the furniture is the last sentence of one long line.
+    rows = strip_boilerplate(articles(SECTION.min_documents, tail=" " + BRANDING), SECTION, [])
+    assert not rows["text"].str.contains("application mobile").any()
+    assert rows["text"][3] == (
+        "L'entreprise numéro 3 a publié ses résultats du trimestre. "
+        "Son chiffre d'affaires a progressé de 3 pour cent sur un an."
+    )
+    assert all("recurring_outlet" in kinds for kinds in rows["furniture"].to_list())
+
+
+def test_sentence_in_too_few_documents_is_kept() -> None:
+    rows = strip_boilerplate(articles(SECTION.min_documents - 1, tail=" " + BRANDING), SECTION, [])
+    assert rows["text"].str.contains("application mobile").all()
+    assert rows["furniture"].to_list() == [[]] * (SECTION.min_documents - 1)
+
+
+def test_rescrapes_of_one_article_count_once() -> None:
+    # The same article scraped nine times (same title, URL variants) is one document, not furniture.
+    n = SECTION.min_documents + 1
+    rows = strip_boilerplate(
+        articles(
+            n,
+            tail=" " + BRANDING,
+            title=["Résultats"] * n,
+            url_raw=[f"https://lematin.ma/a?utm_source={i}" for i in range(n)],
+        ),
+        SECTION,
+        [],
+    )
+    assert rows["text"].str.contains("application mobile").all()
+
+
+def test_recurring_sentence_inside_the_text_is_kept_unless_edges_only_is_off() -> None:
+    n = SECTION.min_documents
+    texts = [f"Premier paragraphe numéro {i}.\n{BRANDING}\nDernier paragraphe numéro {i}." for i in range(n)]
+    kept = strip_boilerplate(articles(n, text=texts), SECTION, [])
+    assert kept["text"].str.contains("application mobile").all()
+    everywhere = BoilerplateConfig(edges_only=False)
+    dropped = strip_boilerplate(articles(n, text=texts), everywhere, [])
+    assert dropped["text"][0] == "Premier paragraphe numéro 0.\nDernier paragraphe numéro 0."
+
+
+def test_ticker_of_one_crawl_is_removed_across_outlets() -> None:
+    # Unparsed pages of several outlets, all wrapped in the crawl day's ticker: one crawl group.
+    n = SECTION.min_documents
+    ticker = "RNI : Akhannouch plébiscité à Casablanca. Botola D2 / J8 : programme du jour.\n\n"
+    rows = strip_boilerplate(
+        articles(n, head=ticker, source_raw=[f"Outlet {i}" for i in range(n)], layout=["unknown"] * n),
+        SECTION,
+        [],
+    )
+    assert not rows["text"].str.contains("Akhannouch|Botola").any()
+    assert rows["text"][0].startswith("L'entreprise numéro 0 a publié")
+    assert rows["furniture"][0].to_list() == ["recurring_crawl", "recurring_crawl"]
+
+
+def test_short_articles_in_one_ticker_no_longer_look_alike() -> None:
+    n = SECTION.min_documents
+    ticker = " ".join(f"Titre du jour numéro {k} sur l'actualité nationale." for k in range(40)) + "\n"
+    bodies = [f"Brève {i}: la séance {i} a été levée." for i in range(n)]
+    rows = strip_boilerplate(
+        articles(n, text=[ticker + body for body in bodies], layout=["unknown"] * n), SECTION, []
+    )
+    assert rows["text"].to_list() == bodies
+
+
+def test_document_that_was_only_recurring_furniture_is_empty() -> None:
+    n = SECTION.min_documents
+    texts = [
+        f"Article {i} sur le marché des changes et la dette publique." + " " + BRANDING for i in range(n)
+    ]
+    rows = strip_boilerplate(articles(n + 1, text=[*texts, BRANDING]), SECTION, [])
+    assert rows["removed_reason"].to_list() == [None] * n + ["empty"]
+
+
+def test_recurring_pass_can_be_switched_off() -> None:
+    rows = strip_boilerplate(
+        articles(SECTION.min_documents, tail=" " + BRANDING), BoilerplateConfig(recurring=False), []
+    )
+    assert rows["text"].str.contains("application mobile").all()
+
+
+def test_furniture_counts_per_kind() -> None:
+    rows = strip_boilerplate(
+        frame(text=[FRENCH_PAGE, MEDIAS24_FURNITURE + " Fin."], layout=["page", "record"]), SECTION, PATTERNS
+    )
+    counts = {k: (p, d) for k, p, d in furniture_counts(rows).rows()}
+    assert counts == {
+        "page_head": (3, 1),
+        "page_footer": (1, 1),
+        "whatsapp_invitation": (1, 1),
+        "medias24_copyright": (1, 1),
+    }
+
+
+@given(st.lists(st.text(alphabet=st.sampled_from("ab .!?\n\tء"), max_size=60), min_size=1, max_size=8))
+def test_segments_give_the_text_back(texts: list[str]) -> None:
+    parts = segments(frame(text=texts))
+    rebuilt = parts.group_by("_row", maintain_order=True).agg(pl.col("segment").str.join(""))
+    assert rebuilt["segment"].to_list() == texts
+
+
+def test_invalid_recurring_thresholds_are_config_errors() -> None:
+    with pytest.raises(ValidationError):
+        BoilerplateConfig(min_documents=1)
+    with pytest.raises(ValidationError):
+        BoilerplateConfig(min_share=1.5)

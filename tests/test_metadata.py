@@ -15,7 +15,7 @@ import pytest
 from corpus.config import MetadataConfig
 from corpus.errors import ConfigError
 from corpus.metadata import normalise_metadata
-from corpus.metadata.outlets import Outlet, alias_table, load_outlets
+from corpus.metadata.outlets import Outlet, alias_table, load_outlets, unknown_outlets
 from corpus.metadata.urls import canonical_url, canonical_urls
 from tests.helpers import CONFIGS, UTC, frame
 
@@ -52,6 +52,19 @@ DATES = [
     ("14 يوليوز 2023", "هسبريس", None, dt.date(2023, 7, 14)),
     ("3 جويلية 2021", "الخبر", None, dt.date(2021, 7, 3)),
     ("5 mars 2024", "Medias24", None, dt.date(2024, 3, 5)),
+    # Weekday prefixes, Eastern Arabic digits with a time, Mashriq month names, Spanish, English.
+    ("samedi 15 novembre 2025", "Le360", None, dt.date(2025, 11, 15)),
+    ("الجمعة ٠٥ يناير ٢٠٢٤ - ١٠:٣٠", "هسبريس", utc(2024, 1, 5, 9, 30), dt.date(2024, 1, 5)),
+    ("12 كانون الثاني 2024", "الخبر", None, dt.date(2024, 1, 12)),
+    ("3 تشرين الأول 2023", "LANA", None, dt.date(2023, 10, 3)),
+    ("25 de julio de 2024", "Europa Press", None, dt.date(2024, 7, 25)),
+    ("5 غشت 2024", "هسبريس", None, dt.date(2024, 8, 5)),
+    ("5 أوت 2024", "الشروق", None, dt.date(2024, 8, 5)),
+    ("August 5th, 2024", "Morocco World News", None, dt.date(2024, 8, 5)),
+    ("1er mars 2024", "Le Matin", None, dt.date(2024, 3, 1)),
+    ("12 janv. 2024", "Le Matin", None, dt.date(2024, 1, 12)),
+    # Algiers has no daylight saving: UTC+1 in summer too.
+    ("2023-07-01 12:00", "الخبر", utc(2023, 7, 1, 11, 0), dt.date(2023, 7, 1)),
     ("garbage", "Le Matin", None, None),
     ("31/02/2024", "Le Matin", None, None),  # no such day
     (None, "Le Matin", None, None),
@@ -94,12 +107,6 @@ def test_scraped_at_is_parsed_in_the_default_zone() -> None:
     assert rows["scraped_at"].to_list() == [utc(2025, 6, 18, 15, 11, 21), utc(2024, 2, 1)]
 
 
-@pytest.mark.xfail(
-    reason="'DD/MM/YYYY - HH:MM' (listed in corpus/sample/README.md, record 6 of articles.jsonl) is not "
-    "parsed: DAY_FIRST allows only [t ,] between date and time, so even the date is lost "
-    "(corpus/metadata/dates.py DAY_FIRST)",
-    strict=True,
-)
 def test_day_first_date_dash_time() -> None:
     row = normalised(published_raw=["14/03/2024 - 16:20"], source_raw=["Le360"], text=["x"]).row(
         0, named=True
@@ -108,11 +115,6 @@ def test_day_first_date_dash_time() -> None:
     assert row["published_at"] == utc(2024, 3, 14, 16, 20)  # Casablanca in Ramadan: UTC+0
 
 
-@pytest.mark.xfail(
-    reason="'10h15' times are lost: normalise_date_text strips every letter word, including the 'h' "
-    "that DAY_FIRST's `[:h]` expects, so the whole value is null (corpus/metadata/dates.py)",
-    strict=True,
-)
 def test_french_hour_notation() -> None:
     row = normalised(published_raw=["Mardi 5 mars 2024 à 10h15"], source_raw=["Le Matin"], text=["x"]).row(
         0, named=True
@@ -121,11 +123,6 @@ def test_french_hour_notation() -> None:
     assert row["published_at"] == utc(2024, 3, 5, 9, 15)  # Casablanca before Ramadan: UTC+1
 
 
-@pytest.mark.xfail(
-    reason="month-first English 'Aug 5 2024' is read day-first as 8 May 2024: a wrong date, not a null "
-    "(corpus/metadata/dates.py: month names become numbers, then DAY_FIRST matches)",
-    strict=True,
-)
 def test_month_first_english_date_is_not_misread() -> None:
     row = normalised(published_raw=["Aug 5 2024"], source_raw=["Morocco World News"], text=["x"]).row(
         0, named=True
@@ -133,12 +130,6 @@ def test_month_first_english_date_is_not_misread() -> None:
     assert row["published_date"] in (dt.date(2024, 8, 5), None)
 
 
-@pytest.mark.xfail(
-    reason="schema.py documents published_date as the calendar date in the outlet's time zone, but with an "
-    "explicit offset it is the date as written: 2024-03-12T23:30Z from an Algiers outlet (UTC+1) was "
-    "published on 13 March there (corpus/metadata/dates.py: published_date=local.dt.date())",
-    strict=True,
-)
 def test_published_date_is_in_the_outlets_zone() -> None:
     row = normalised(published_raw=["2024-03-12T23:30:00Z"], source_raw=["الشروق"], text=["x"]).row(
         0, named=True
@@ -147,7 +138,79 @@ def test_published_date_is_in_the_outlets_zone() -> None:
     assert row["published_date"] == dt.date(2024, 3, 13)
 
 
+def test_morocco_offset_history_comes_from_the_tz_database() -> None:
+    # Casablanca: UTC+0 until October 2018, then UTC+1 except during Ramadan (2024: 10 March-14 April).
+    rows = normalised(
+        published_raw=["2017-01-10 12:00", "2019-01-10 12:00", "2024-03-20 12:00", "2024-04-20 12:00"],
+        source_raw=["Le Matin"] * 4,
+        text=list("abcd"),
+    )
+    assert rows["published_at"].to_list() == [
+        utc(2017, 1, 10, 12, 0),
+        utc(2019, 1, 10, 11, 0),
+        utc(2024, 3, 20, 12, 0),
+        utc(2024, 4, 20, 11, 0),
+    ]
+
+
+def test_published_issue_says_why_a_date_is_null() -> None:
+    rows = normalised(
+        published_raw=[
+            None,
+            " ",
+            "garbage",
+            "31/02/2024",
+            "12/05/1985",
+            "2025-06-30",
+            "2025-06-20",
+            "2025-06-21",
+        ],
+        scraped_raw=[None, None, None, None, None, "2025-06-20", "2025-06-20", None],
+        source_raw=["Le Matin"] * 8,
+        text=list("abcdefgh"),
+    )
+    assert rows["published_issue"].to_list() == [
+        "missing",
+        "missing",
+        "unparsed",
+        "invalid",
+        "too_old",
+        "future",
+        None,
+        None,  # no crawl date known: the future cannot be judged
+    ]
+    assert rows["published_date"].to_list()[:6] == [None] * 6
+    assert rows["published_date"].to_list()[6:] == [dt.date(2025, 6, 20), dt.date(2025, 6, 21)]
+
+
+def test_date_limits_come_from_the_config() -> None:
+    section = MetadataConfig(earliest_year=1980, future_tolerance_days=20)
+    rows = normalise_metadata(
+        frame(
+            published_raw=["12/05/1985", "2025-06-30"],
+            scraped_raw=[None, "2025-06-20"],
+            text=["a", "b"],
+        ),
+        section,
+        ALIASES,
+    )
+    assert rows["published_issue"].to_list() == [None, None]
+    assert rows["published_date"].to_list() == [dt.date(1985, 5, 12), dt.date(2025, 6, 30)]
+
+
 # Outlets.
+
+
+def test_unknown_outlets_are_listed_with_counts() -> None:
+    rows = normalised(
+        source_raw=["Radio Inconnue", "Le Matin", "Radio Inconnue", None, "Blog X"], text=list("abcde")
+    )
+    assert unknown_outlets(rows, ALIASES).rows() == [("Radio Inconnue", 2), ("Blog X", 1)]
+
+
+def test_country_from_the_source_is_kept_when_the_outlet_is_unknown() -> None:
+    rows = normalised(source_raw=[None, "Le Matin"], country=["dz", "DZ"], text=["a", "b"])
+    assert rows["country"].to_list() == ["DZ", "MA"]  # the registry wins over the file name
 
 
 def test_outlet_spellings_resolve_to_one_canonical_outlet() -> None:
@@ -253,13 +316,16 @@ def test_unsafe_path_characters_stay_escaped() -> None:
     assert canonical_url("https://alalam.ma/السياحة-فاس?utm_source=x") == "https://alalam.ma/السياحة-فاس"
 
 
-@pytest.mark.xfail(
-    reason="an escaped slash in a path ('%2F') is decoded into a real '/', turning one URL into another "
-    "(corpus/metadata/urls.py: quote(unquote(path)))",
-    strict=True,
-)
 def test_escaped_slash_is_not_a_path_separator() -> None:
     assert canonical_url("https://example.ma/a%2Fb") != canonical_url("https://example.ma/a/b")
+
+
+def test_percent_escapes_are_normalised() -> None:
+    # Unreserved characters are decoded, reserved ones stay escaped in upper-case hex.
+    assert canonical_url("https://example.ma/%7Euser/%41rticle%2fx") == "https://example.ma/~user/Article%2Fx"
+    # Bytes that are not UTF-8 stay as they are (upper-cased), never turned into U+FFFD.
+    assert canonical_url("https://example.ma/caf%e9") == "https://example.ma/caf%E9"
+    assert canonical_url("https://example.ma/a%3Fb%23c") == "https://example.ma/a%3Fb%23c"
 
 
 def test_canonical_url_column_in_the_step() -> None:

@@ -426,21 +426,18 @@ def test_step_seconds_add_up_to_at_most_the_build_time(financial: Built) -> None
     assert sum(s.seconds for s in steps) <= financial.seconds + 0.05
 
 
-def test_near_dedup_builds_one_lsh_index_per_language(
-    financial: Built, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import corpus.dedup
+def test_near_dedup_groups_candidates_by_language(financial: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    import corpus.dedup.steps
 
-    built = 0
-    real = corpus.dedup.MinHashLSH
+    seen: list[int] = []
+    real = corpus.dedup.steps.candidate_pairs
 
-    def counting(*args, **kwargs):
-        nonlocal built
-        built += 1
-        return real(*args, **kwargs)
+    def counting(signatures, groups, bands, rows):
+        seen.append(len(set(groups.tolist())))
+        return real(signatures, groups, bands, rows)
 
-    monkeypatch.setattr(corpus.dedup, "MinHashLSH", counting)
+    monkeypatch.setattr(corpus.dedup.steps, "candidate_pairs", counting)
     rows = financial.released.sort("id").head(40)
     out = remove_near(rows, DedupConfig())
     assert out.height == 40
-    assert built == rows["language"].n_unique()
+    assert seen == [rows["language"].n_unique()]

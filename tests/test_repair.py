@@ -30,7 +30,7 @@ def repaired(text: str, section: RepairConfig = DEFAULT, **columns: str) -> dict
 def test_mojibake_is_fixed(damaged: str, expected: str) -> None:
     row = repaired(damaged)
     assert row["text"] == expected
-    assert row["repairs"] == ["mojibake:text"]
+    assert row["repairs"] == ["mojibake.utf8_as_cp1252:text"]
     assert row["removed_reason"] is None
 
 
@@ -39,7 +39,7 @@ def test_title_and_outlet_are_repaired_too() -> None:
     assert row["title"] == "Été chaud"
     assert row["source_raw"] == "Médias24"
     assert row["text"] == "texte propre"
-    assert sorted(row["repairs"]) == ["mojibake:source_raw", "mojibake:title"]
+    assert sorted(row["repairs"]) == ["mojibake.utf8_as_cp1252:source_raw", "mojibake.utf8_as_cp1252:title"]
 
 
 def test_french_typographic_quotes_survive() -> None:
@@ -58,14 +58,14 @@ def test_quotes_survive_next_to_a_repair() -> None:
 def test_nbsp_and_narrow_nbsp_become_spaces() -> None:
     row = repaired("Prix\u00a0: 12\u202f%\u00a0!")
     assert row["text"] == "Prix : 12 % !"
-    assert row["repairs"] == ["hygiene:text"]
+    assert row["repairs"] == ["hygiene.spaces:text"]
 
 
 def test_bidi_marks_removed_but_zwnj_kept() -> None:
     row = repaired("\u200fقال\u200e الوزير\u061c إن\u202b النمو\u202c می\u200cخواهم")
     assert row["text"] == "قال الوزير إن النمو می\u200cخواهم"
     assert "\u200c" in row["text"]
-    assert row["repairs"] == ["hygiene:text"]
+    assert row["repairs"] == ["hygiene.invisible:text"]
 
 
 def test_zwnj_alone_is_not_a_repair() -> None:
@@ -75,8 +75,16 @@ def test_zwnj_alone_is_not_a_repair() -> None:
 
 
 def test_control_characters_removed_but_tabs_and_newlines_kept() -> None:
-    row = repaired("ligne un\tA\nligne deux\x00\x07\x85")
+    row = repaired("ligne un\tA\r\nligne deux\x00\x07\x1b[31m")
     assert row["text"] == "ligne un\tA\nligne deux"
+    assert row["repairs"] == ["hygiene.line_breaks:text", "hygiene.controls:text"]
+
+
+def test_c1_control_is_read_as_windows_1252() -> None:
+    # A lone C1 control in decoded text is a Windows-1252 byte read as Latin-1: U+0085 is "…".
+    row = repaired("Nous n'en avons pas parlé\x85 Tu sais")
+    assert row["text"] == "Nous n'en avons pas parlé… Tu sais"
+    assert row["repairs"] == ["mojibake.ftfy:text"]
 
 
 def test_clean_text_records_no_repair() -> None:
@@ -98,7 +106,8 @@ def test_clean_text_records_no_repair() -> None:
 
 def test_repairs_list_hygiene_and_mojibake_separately() -> None:
     row = repaired("Ã©tÃ©\u00a0chaud")
-    assert sorted(row["repairs"]) == ["hygiene:text", "mojibake:text"]
+    # The real NBSP after "chaud" stops the whole-text round trip: ftfy repairs the pieces.
+    assert sorted(row["repairs"]) == ["hygiene.spaces:text", "mojibake.ftfy:text"]
     assert row["text"] == "été chaud"
 
 
@@ -124,7 +133,7 @@ def test_letters_lost_to_question_marks_are_unrecoverable() -> None:
 
 
 def test_switches_turn_repairs_off() -> None:
-    section = RepairConfig(ftfy=False, strip_bidi_controls=False, normalize_spaces=False)
+    section = RepairConfig(mojibake=False, strip_bidi_controls=False, normalize_spaces=False)
     row = repaired("Ã©tÃ©\u00a0\u200f", section)
     assert row["text"] == "Ã©tÃ©\u00a0\u200f"
     assert row["repairs"] == []
@@ -137,12 +146,6 @@ def test_null_text_is_left_alone() -> None:
     assert rows["removed_reason"].to_list() == [None, None]
 
 
-@pytest.mark.xfail(
-    reason="ftfy's output is not put through hygiene again: an NBSP or bidi mark that ftfy produces "
-    "(from '&nbsp;', from mojibake 'Â ', from mojibake 'â€Ž') stays in the text "
-    "(corpus/repair.py repair(): `fixed = pl.when(suspect).then(mended)`)",
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("damaged", "expected"),
     [
@@ -161,7 +164,7 @@ ARABIC = list("ابتثجحخدذرزسشصضطظعغفقكلمنهويةأإآ�
 PUNCTUATION = [*" .,;:!?«»’“”-'\"()\n", "\u00a0", "\u202f", "\u200e", "\u200f", "\u200c"]
 # Fragments whose ftfy repair is plain letters and punctuation.
 MOJIBAKE = ["Ã©", "Ã¨", "Ã§", "Ã ", "Ã\u00a0", "Ã‰", "â€™", "â€œ", "Ø§", "Ù„", "Ø±", "Â°", "&amp;"]
-# Fragments whose ftfy repair is an NBSP or a bidi control (see the xfail above).
+# Fragments whose repair is an NBSP or a bidi control, which hygiene must then remove.
 MOJIBAKE_EXOTIC = ["Â\u00a0", "Â ", "â€Ž", "&nbsp;"]
 
 
@@ -185,11 +188,6 @@ def test_repair_is_idempotent(text: str) -> None:
     assert_idempotent(text)
 
 
-@pytest.mark.xfail(
-    reason="repair(repair(x)) != repair(x) when ftfy produces an NBSP or bidi mark "
-    "(corpus/repair.py: ftfy output skips hygiene)",
-    strict=True,
-)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @example("Ã©Â\u00a0")
 @given(texts(MOJIBAKE + MOJIBAKE_EXOTIC))

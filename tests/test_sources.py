@@ -210,12 +210,6 @@ def test_decode_cp1252_french() -> None:
     assert text == FRENCH.replace("\r\n", "\n")
 
 
-@pytest.mark.xfail(
-    reason="decode() picks cp1256 for cp1252 French whose only capital accent is a standalone 'À': "
-    "cp1256 turns it into U+06C1 'ہ', which the mojibake score does not see "
-    "(corpus/sources/decode.py _MOJIBAKE)",
-    strict=True,
-)
 def test_decode_cp1252_french_starting_with_a_grave() -> None:
     original = "À Rabat, le ministre a présenté le budget.\r\nIl a été adopté à l'unanimité.\r\n"
     text, encoding = decode(original.encode("cp1252"), ["cp1256", "cp1252"], "fr.txt")

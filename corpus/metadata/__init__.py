@@ -13,7 +13,10 @@ from corpus.metadata.urls import canonical_urls
 
 
 def normalise_metadata(frame: pl.DataFrame, section: MetadataConfig, aliases: pl.DataFrame) -> pl.DataFrame:
-    """Resolve outlets through the alias table, parse dates in the outlet's zone, derive ids."""
+    """Resolve outlets through the alias table, parse dates in the outlet's zone, derive ids.
+
+    A date that cannot be trusted is null with its reason in `published_issue`, never a guess.
+    """
     by_name = aliases.rename({"source": "_by_name", "country": "_country_n", "timezone": "_zone_n"})
     by_host = aliases.rename({"source": "_by_host", "country": "_country_h", "timezone": "_zone_h"})
     out = frame.with_columns(url=canonical_urls(frame["url_raw"]))
@@ -29,16 +32,40 @@ def normalise_metadata(frame: pl.DataFrame, section: MetadataConfig, aliases: pl
     scraped = parse_dates(out["scraped_raw"], pl.Series([section.default_timezone] * out.height), zones)
     out = out.with_columns(
         source=pl.coalesce("_by_name", "_by_host", pl.col("source_raw").str.strip_chars()),
-        country=pl.coalesce("_country_n", "_country_h"),
+        country=pl.coalesce("_country_n", "_country_h", pl.col("country").str.to_uppercase()),
         published_at=published["published_at"],
         published_date=published["published_date"],
+        _matched=published["matched"],
         scraped_at=pl.coalesce(
             scraped["published_at"],
             scraped["published_date"].cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
         ),
     )
+    out = out.with_columns(published_issue=date_issues(section)).with_columns(
+        published_at=pl.when(pl.col("published_issue").is_null()).then("published_at"),
+        published_date=pl.when(pl.col("published_issue").is_null()).then("published_date"),
+    )
     out = out.with_columns(id=document_ids(out))
     return out.drop([c for c in out.columns if c.startswith("_")])
+
+
+def date_issues(section: MetadataConfig) -> pl.Expr:
+    """Why a row has no publication date: `missing`, `unparsed`, `invalid` (no such day),
+    `too_old` (before `earliest_year`) or `future` (after the crawl); null when it has one."""
+    raw = pl.col("published_raw").str.strip_chars()
+    crawl_day = pl.col("scraped_at").dt.date() + pl.duration(days=section.future_tolerance_days)
+    return (
+        pl.when(raw.is_null() | (raw == ""))
+        .then(pl.lit("missing"))
+        .when(~pl.col("_matched"))
+        .then(pl.lit("unparsed"))
+        .when(pl.col("published_date").is_null())
+        .then(pl.lit("invalid"))
+        .when(pl.col("published_date").dt.year() < section.earliest_year)
+        .then(pl.lit("too_old"))
+        .when(pl.col("published_date") > crawl_day)
+        .then(pl.lit("future"))
+    )
 
 
 def document_ids(frame: pl.DataFrame) -> pl.Series:

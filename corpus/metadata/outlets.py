@@ -67,3 +67,15 @@ def alias_table(outlets: list[Outlet]) -> pl.DataFrame:
             f"metadata.outlets: spellings shared by two outlets: {sorted(clashes['key'].to_list())}"
         )
     return table.unique("key", keep="first", maintain_order=True)
+
+
+def unknown_outlets(frame: pl.DataFrame, aliases: pl.DataFrame) -> pl.DataFrame:
+    """Outlets kept verbatim because the registry does not know them: `source` and `documents`,
+    most frequent first. For the build report and the card: each is a registry entry to add."""
+    known = aliases["source"].unique()
+    return (
+        frame.filter(pl.col("source").is_not_null() & ~pl.col("source").is_in(known.implode()))
+        .group_by("source")
+        .agg(documents=pl.len())
+        .sort(["documents", "source"], descending=[True, False])
+    )

@@ -8,7 +8,7 @@ distinct URL, not per row.
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote_to_bytes, urlencode, urlsplit, urlunsplit
 
 import polars as pl
 
@@ -19,6 +19,10 @@ TRACKING_NAMES = frozenset(
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # ASCII characters a path may not hold literally; everything else, Arabic included, stays readable.
 PATH_UNSAFE = re.compile(r"[\x00-\x20\x7f\"<>\\^`{|}#?%]")
+# A run of percent escapes, or a run of literal characters (a lone "%" is a literal).
+PATH_TOKENS = re.compile(r"((?:%[0-9A-Fa-f]{2})+)|([^%]+|%)")
+# RFC 3986 unreserved ASCII: an escape of these means the character itself.
+UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
 def canonical_url(url: str) -> str | None:
@@ -32,13 +36,30 @@ def canonical_url(url: str) -> str | None:
     except ValueError:
         port = None
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    path = PATH_UNSAFE.sub(lambda m: quote(m.group(0), safe=""), unquote(parts.path)) or "/"
+    path = normalise_path(parts.path) or "/"
     query = [
         (key, value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
         if not key.lower().startswith(TRACKING_PREFIXES) and key.lower() not in TRACKING_NAMES
     ]
     return urlunsplit((scheme, netloc, path, urlencode(sorted(query), safe=":/,"), ""))
+
+
+def normalise_path(path: str) -> str:
+    """Decode escapes of unreserved ASCII and of non-ASCII text (Arabic slugs become readable);
+    keep escapes of reserved characters ("%2F" is not "/"), in upper-case hex; escape unsafe literals."""
+    out = []
+    for escapes, literal in PATH_TOKENS.findall(path):
+        if literal:
+            out.append(PATH_UNSAFE.sub(lambda m: quote(m.group(0), safe=""), literal))
+            continue
+        try:
+            text = unquote_to_bytes(escapes).decode("utf-8")
+        except UnicodeDecodeError:
+            out.append(escapes.upper())
+            continue
+        out.append("".join(c if c in UNRESERVED or ord(c) > 0x7F else quote(c, safe="") for c in text))
+    return "".join(out)
 
 
 def canonical_urls(urls: pl.Series) -> pl.Series:

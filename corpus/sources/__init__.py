@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from corpus.config import LoadedConfig, SourceConfig
+from corpus.config import FilenameFields, LoadedConfig, SourceConfig, absolute
 from corpus.errors import SourceError
 from corpus.schema import RAW
 from corpus.sources.files import read_articles, read_pages, relative_name
@@ -31,7 +31,7 @@ def list_files(source: SourceConfig, root: Path) -> list[Path]:
         base = root
         files = [p for p in base.glob(pattern) if p.is_file()]
     else:
-        target = (root / pattern).resolve()
+        target = absolute(root / pattern)
         if target.is_dir():
             files = [p for p in target.rglob(f"*{SUFFIXES[source.kind]}") if p.is_file()]
         elif target.is_file():
@@ -42,7 +42,7 @@ def list_files(source: SourceConfig, root: Path) -> list[Path]:
             )
     if not files:
         raise SourceError(f"sources[{source.name!r}].path: {pattern} matches no file")
-    return sorted({p.resolve() for p in files}, key=lambda p: relative_name(p, root))
+    return sorted({absolute(p) for p in files}, key=lambda p: relative_name(p, root))
 
 
 def read_source(source: SourceConfig, root: Path) -> pl.DataFrame:
@@ -57,8 +57,33 @@ def read_source(source: SourceConfig, root: Path) -> pl.DataFrame:
     frame = frame.with_columns(source_name=pl.lit(source.name))
     if "source" in source.constants and source.kind in ("pages", "text"):
         frame = frame.with_columns(source_raw=pl.lit(source.constants["source"]))
+    if source.filename_fields:
+        frame = _filename_fields(frame, source.filename_fields)
     missing = [pl.lit(None, dtype).alias(name) for name, dtype in RAW.items() if name not in frame.columns]
     return frame.with_columns(missing).select(list(RAW))
+
+
+# Canonical field (or `country`) -> the reader column it fills.
+_FIELD_COLUMNS = {
+    "url": "url_raw",
+    "key": "key",
+    "title": "title",
+    "text": "text",
+    "source": "source_raw",
+    "published": "published_raw",
+    "scraped_at": "scraped_raw",
+    "country": "country",
+}
+
+
+def _filename_fields(frame: pl.DataFrame, fields: FilenameFields) -> pl.DataFrame:
+    """Fill empty fields from the named groups of the regex matched against each file's name."""
+    names = pl.col("source_file").str.split("/").list.last()
+    groups = re.compile(fields.regex).groupindex
+    values = {g: names.str.extract(fields.regex, index).replace(fields.values) for g, index in groups.items()}
+    return frame.with_columns(
+        pl.coalesce(pl.col(_FIELD_COLUMNS[g]), value).alias(_FIELD_COLUMNS[g]) for g, value in values.items()
+    )
 
 
 def _read_tables(files: list[Path], source: SourceConfig, root: Path) -> pl.DataFrame:

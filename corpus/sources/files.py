@@ -6,6 +6,7 @@ so that a damaged byline is mended before it is read.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -53,9 +54,4 @@ def _lineage(path: Path, root: Path) -> dict[str, object]:
 
 def relative_name(path: Path, root: Path) -> str:
     """The file's path relative to the config folder, so lineage holds no machine paths."""
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        import os
-
-        return Path(os.path.relpath(path, root)).as_posix()
+    return Path(os.path.relpath(path, root)).as_posix()

@@ -1,0 +1,87 @@
+"""Label paragraph units with the layers in order: script, Kabyle/Arabizi lexicons, base model, Darija.
+
+Every unit gets a `label` and a `score` in [0, 1]: the Tifinagh share for `zgh`, the lexicon
+probability for `ary`/`ar`/`kab`/`ary_Latn`, the fastText probability otherwise. Arabic-script
+units never reach fastText (it would say `ar` for Darija too); Latin units reach it only when
+neither Latin lexicon is confident, which keeps the one Python loop over texts short.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from corpus.language.arabizi import latin_probabilities
+from corpus.language.base import predict
+from corpus.language.darija import darija_probability
+from corpus.language.paragraphs import UND
+from corpus.language.script import script_counts, share
+
+# A lexicon probability at or above this decides the unit (its logistic curve's midpoint).
+DECIDES = 0.5
+
+
+def classify_units(units: pl.DataFrame, tifinagh_share: float) -> pl.DataFrame:
+    """Add `letters`, `label` and `score` to a frame with a `unit` column (row order kept)."""
+    counted = units.with_row_index("_row").with_columns(script_counts(pl.col("unit")))
+    route = (
+        pl.when(pl.col("letters") == 0)
+        .then(pl.lit("empty"))
+        .when(share("tifinagh") >= tifinagh_share)
+        .then(pl.lit("tifinagh"))
+        .when(2 * pl.col("arabic") > pl.col("letters") - pl.col("tifinagh"))
+        .then(pl.lit("arabic"))
+        .otherwise(pl.lit("latin"))
+    )
+    routed = counted.with_columns(_route=route).partition_by("_route", as_dict=True)
+    parts = [_empty(routed.get(("empty",))), _tifinagh(routed.get(("tifinagh",)))]
+    parts += [_arabic(routed.get(("arabic",))), _latin(routed.get(("latin",)))]
+    present = [p for p in parts if p is not None]
+    if not present:
+        return counted.drop("_row", "tifinagh", "arabic").with_columns(
+            label=pl.lit(None, pl.String), score=pl.lit(None, pl.Float64)
+        )
+    return pl.concat(present, how="vertical").sort("_row").drop("_row", "_route", "tifinagh", "arabic")
+
+
+def _empty(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+    return None if frame is None else frame.with_columns(label=pl.lit(UND), score=pl.lit(0.0))
+
+
+def _tifinagh(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+    return None if frame is None else frame.with_columns(label=pl.lit("zgh"), score=share("tifinagh"))
+
+
+def _arabic(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+    if frame is None:
+        return None
+    darija = frame.with_columns(_p=darija_probability(frame["unit"]))
+    is_darija = pl.col("_p") >= DECIDES
+    return darija.with_columns(
+        label=pl.when(is_darija).then(pl.lit("ary")).otherwise(pl.lit("ar")),
+        score=pl.when(is_darija).then(pl.col("_p")).otherwise(1.0 - pl.col("_p")),
+    ).drop("_p")
+
+
+def _latin(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+    if frame is None:
+        return None
+    latin = latin_probabilities(frame["unit"])
+    scored = frame.with_columns(_kab=latin["kabyle"], _ary=latin["arabizi"])
+    lexicon = scored.with_columns(
+        _lexicon_label=pl.when((pl.col("_kab") >= DECIDES) & (pl.col("_kab") >= pl.col("_ary")))
+        .then(pl.lit("kab"))
+        .when(pl.col("_ary") >= DECIDES)
+        .then(pl.lit("ary_Latn")),
+        _lexicon_score=pl.max_horizontal("_kab", "_ary"),
+    )
+    decided = lexicon.filter(pl.col("_lexicon_label").is_not_null())
+    undecided = lexicon.filter(pl.col("_lexicon_label").is_null())
+    labels, scores = predict(undecided["unit"].to_list())
+    undecided = undecided.with_columns(
+        _lexicon_label=pl.Series(labels, dtype=pl.String), _lexicon_score=pl.Series(scores, dtype=pl.Float64)
+    )
+    return (
+        pl.concat([decided, undecided], how="vertical")
+        .rename({"_lexicon_label": "label", "_lexicon_score": "score"})
+        .drop("_kab", "_ary")
+    )

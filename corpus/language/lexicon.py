@@ -1,0 +1,121 @@
+"""Weighted marker lexicons (YAML in `lexicons/`), scored over whole batches of texts.
+
+A lexicon is a few groups of words or whole-word regexes, each with a weight saying how specific
+it is; a text's score is the sum of the weights of its words per word, mapped to a probability
+by a logistic curve. Hand weights keep every decision explainable and need no training text.
+Texts are cut into words once and the words looked up in a hash table: a regex alternation
+with Unicode word boundaries over the raw text measured 1 µs per character, 40 times slower.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import polars as pl
+import yaml
+
+from corpus.errors import CorpusError
+
+# `word*` in a lexicon stands for the word plus these endings (Darija pronoun suffixes, feminine and
+# plural endings): ديال* finds ديالو, ديالهم; مزيان* finds مزيانة.
+SUFFIXES = ("", "ي", "ك", "و", "ه", "ها", "هم", "نا", "كم", "ة", "ين", "ات", "ش")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    name: str
+    words: dict[str, float]  # word -> weight
+    patterns: tuple[tuple[float, str], ...]  # (weight, regex matching a whole word)
+    prefixes: str  # one-letter prefixes a word may carry (و and, ف in)
+    word_regex: str  # what a word is
+    ignore_case: bool
+    offset: float  # score (weight per word) at which the probability is one half
+    scale: float  # steepness of the logistic curve around `offset`
+
+
+def _expand(word: str) -> list[str]:
+    return [word[:-1] + s for s in SUFFIXES] if word.endswith("*") else [word]
+
+
+@cache
+def load_lexicon(name: str) -> Lexicon:
+    """A lexicon shipped in the package (`corpus/language/lexicons/<name>.yaml`)."""
+    path = resources.files("corpus.language").joinpath("lexicons", f"{name}.yaml")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        ignore_case = bool(raw.get("ignore_case", False))
+        words: dict[str, float] = {}
+        for group in raw["markers"]:
+            for word in group["words"]:
+                for form in _expand(str(word).lower() if ignore_case else str(word)):
+                    words.setdefault(form, float(group["weight"]))
+        patterns = tuple(
+            (float(p["weight"]), ("(?i)" if ignore_case else "") + f"^(?:{p['regex']})$")
+            for p in raw.get("patterns", [])
+        )
+        return Lexicon(
+            name,
+            words,
+            patterns,
+            str(raw.get("prefixes", "")),
+            str(raw["words"]),
+            ignore_case,
+            float(raw["offset"]),
+            float(raw["scale"]),
+        )
+    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
+        raise CorpusError(f"language: lexicon {name}.yaml is missing or malformed: {exc}") from exc
+
+
+def lexicons_sha256() -> str:
+    """One fingerprint of every shipped lexicon (they shape `language` as much as the model does)."""
+    digest = hashlib.sha256()
+    folder = resources.files("corpus.language").joinpath("lexicons")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
+    return digest.hexdigest()
+
+
+def word_weights(word: pl.Expr, lexicon: Lexicon) -> pl.Expr:
+    """Weight of each word: the word itself, else without its prefix, else the first matching pattern."""
+    exact = word.replace_strict(lexicon.words, default=None, return_dtype=pl.Float64)
+    candidates = [exact]
+    if lexicon.prefixes:
+        stripped = word.str.slice(1).replace_strict(lexicon.words, default=None, return_dtype=pl.Float64)
+        candidates.append(pl.when(word.str.contains(f"^[{lexicon.prefixes}]")).then(stripped))
+    candidates += [
+        pl.when(word.str.contains(regex)).then(pl.lit(weight)) for weight, regex in lexicon.patterns
+    ]
+    return pl.coalesce(candidates).fill_null(0.0)
+
+
+def probabilities(texts: pl.Series, lexicons: list[Lexicon]) -> pl.DataFrame:
+    """Per text, the probability of each lexicon's language (one column per lexicon name).
+
+    The texts are cut into words once for all lexicons, which must agree on what a word is.
+    """
+    first = lexicons[0]
+    if any((lex.word_regex, lex.ignore_case) != (first.word_regex, first.ignore_case) for lex in lexicons):
+        raise CorpusError("language: lexicons scored together must cut words the same way")
+    word = pl.col("word").str.to_lowercase() if first.ignore_case else pl.col("word")
+    words = (
+        pl.DataFrame({"text": texts})
+        .with_row_index("row")
+        .select("row", word=pl.col("text").str.extract_all(first.word_regex))
+        .explode("word")
+        .filter(pl.col("word").is_not_null())
+        .with_columns(word=word)
+    )
+    scored = words.group_by("row").agg(
+        (word_weights(pl.col("word"), lex).sum() / pl.len()).alias(lex.name) for lex in lexicons
+    )
+    every = pl.DataFrame({"row": pl.int_range(texts.len(), eager=True, dtype=pl.UInt32)})
+    scores = every.join(scored, on="row", how="left").sort("row")
+    return scores.select(
+        (1.0 / (1.0 + ((pl.col(lex.name).fill_null(0.0) - lex.offset) * -lex.scale).exp())).alias(lex.name)
+        for lex in lexicons
+    )

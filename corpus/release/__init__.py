@@ -1,0 +1,41 @@
+"""Write, compare, verify and publish releases.
+
+A release is an immutable folder: Parquet shards per language and split, `removed/`, plots,
+the dataset card and `manifest.json` (sha256 of every other file). `shards` writes the data,
+`folder` stages and places it, `diff` compares two versions, `verify` re-hashes a release and
+`publish` sends one to the hub.
+"""
+
+from corpus.release.folder import (
+    file_table,
+    publish_folder,
+    sha256_file,
+    staging_folder,
+    write_json,
+)
+from corpus.release.shards import (
+    PARQUET_OPTIONS,
+    SPLITS,
+    Split,
+    arrow_table,
+    assign_splits,
+    shard_plan,
+    write_removed,
+    write_splits,
+)
+
+__all__ = [
+    "PARQUET_OPTIONS",
+    "SPLITS",
+    "Split",
+    "arrow_table",
+    "assign_splits",
+    "file_table",
+    "publish_folder",
+    "sha256_file",
+    "shard_plan",
+    "staging_folder",
+    "write_json",
+    "write_removed",
+    "write_splits",
+]

@@ -1,0 +1,391 @@
+"""Dedup benchmarks: quality on labelled corpora, cross-outlet reprints in real scrapes, speed.
+
+Run: `pytest -m benchmark tests/benchmarks/bench_dedup.py -s` (DEDUP_BENCH_DOCS sets the size of
+the quality corpus, default 100000; DEDUP_BENCH_SCALES the sizes of the scaling run, default
+"10000,100000"; add 1000000 when there is time: generating it takes minutes, the run ~15).
+Quality runs the whole pipeline (repair first), as a build does, on a make_corpus set whose
+labels give each document's story, kind and true word 5-gram Jaccard to its story.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import datasketch
+import numpy as np
+import polars as pl
+import pytest
+import yaml
+
+from corpus.config import DedupConfig, load_config
+from corpus.dedup import remove_exact, remove_near, remove_rescrapes, shingles, signatures
+from corpus.dedup.lsh import candidate_pairs
+from corpus.dedup.normalise import matching_text
+from corpus.dedup.steps import _exact_jaccard
+from corpus.runner import plan_steps, run_steps
+from corpus.schema import conform
+from corpus.sources import read_sources
+from tests.benchmarks.conftest import ROOT, SHARED, make_corpus, print_table
+
+CONFIGS = ROOT / "configs"
+DUPLICATE = ["rescrape", "exact_duplicate", "near_duplicate"]
+BUCKETS = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.01]
+
+
+def corpus_config(folder: Path, articles: Path, name: str = "bench", **dedup: object) -> Path:
+    """A config reading one make_corpus JSONL file with the repository's patterns and outlets."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {
+        "name": name,
+        "version": "0.1.0",
+        "sources": [
+            {
+                "name": "bench",
+                "kind": "jsonl",
+                "path": os.path.relpath(articles, folder),
+                "columns": {
+                    "url": "url",
+                    "title": "title",
+                    "text": "text",
+                    "source": "source",
+                    "published": "date",
+                },
+            }
+        ],
+        "boilerplate": {"patterns": os.path.relpath(CONFIGS / "boilerplate.yaml", folder)},
+        "metadata": {"outlets": os.path.relpath(CONFIGS / "outlets.yaml", folder)},
+        "dedup": dict(dedup),
+    }
+    if not os.environ.get("DEDUP_BENCH_RECURRING"):
+        # Generated stories recombine real sentences, so a sentence recurs in many generated
+        # documents of one outlet: the corpus-level recurring-furniture pass (made for real
+        # crawls) strips them as furniture. DEDUP_BENCH_RECURRING=1 keeps it on.
+        config["boilerplate"]["recurring"] = False
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def run_pipeline(config: Path) -> pl.DataFrame:
+    """Every row after the whole pipeline (released and removed), with the step timings."""
+    loaded = load_config(config)
+    result = run_steps(read_sources(loaded), plan_steps(loaded))
+    for report in result.steps:
+        print(f"  {report.name:<12} {report.rows_in:>8} -> {report.rows_out:>8}  {report.seconds:7.1f} s")
+    return pl.concat([result.released, result.removed], how="diagonal_relaxed")
+
+
+def final_cluster(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per input line, the line of the released document it ends up merged into (itself if kept
+    or removed for another reason); dup_of chains (exact then near) are followed."""
+    survivors = rows.filter(pl.col("removed_reason").is_null() | ~pl.col("removed_reason").is_in(DUPLICATE))
+    line_of = dict(survivors.select("id", "source_line").iter_rows())
+    dup_of = dict(rows.filter(pl.col("removed_reason").is_in(DUPLICATE)).select("id", "dup_of").iter_rows())
+    clusters = []
+    for line, reason, target in rows.select("source_line", "removed_reason", "dup_of").iter_rows():
+        if reason in DUPLICATE:
+            for _ in range(4):
+                if target in line_of:
+                    break
+                target = dup_of.get(target, target)
+            clusters.append(line_of.get(target, line))
+        else:
+            clusters.append(line)
+    return rows.select("source_line", "removed_reason", "similarity").with_columns(
+        cluster=pl.Series(clusters)
+    )
+
+
+def adjusted_rand_index(truth: pl.Series, found: pl.Series) -> float:
+    """ARI of two labelings (Hubert and Arabie), from the contingency table."""
+
+    def pairs(counts: pl.Series) -> float:
+        values = counts.cast(pl.Float64).to_numpy()
+        return float((values * (values - 1) / 2).sum())
+
+    frame = pl.DataFrame({"t": truth, "f": found})
+    both = pairs(frame.group_by("t", "f").len()["len"])
+    t, f = pairs(frame.group_by("t").len()["len"]), pairs(frame.group_by("f").len()["len"])
+    total = frame.height * (frame.height - 1) / 2
+    expected = t * f / total
+    return (both - expected) / ((t + f) / 2 - expected)
+
+
+def labelled(folder: Path, rows: pl.DataFrame) -> pl.DataFrame:
+    labels = pl.read_ndjson(folder / "labels.jsonl").with_row_index("source_line", offset=1)
+    clusters = final_cluster(rows).with_columns(pl.col("source_line").cast(pl.UInt32))
+    joined = labels.join(clusters, on="source_line")
+    story_of = dict(joined.select("source_line", "story_id").iter_rows())
+    originals = joined.filter(pl.col("kind") == "original").select("story_id", original_cluster="cluster")
+    # A variant is found when it ends in the same cluster as its story's original (whichever of
+    # the two survives: the earliest published is kept, and a reprint can predate the original).
+    return joined.join(originals, on="story_id", how="left").with_columns(
+        survivor_story=pl.col("cluster").replace_strict(story_of, default=None),
+        removed=pl.col("removed_reason").is_in(DUPLICATE).fill_null(False),
+        found=(pl.col("cluster") == pl.col("original_cluster")).fill_null(False),
+    )
+
+
+def test_quality_on_labelled_corpus(tmp_path: Path) -> None:
+    docs = int(os.environ.get("DEDUP_BENCH_DOCS", "100000"))
+    folder = make_corpus(docs, "jsonl", seed=11)
+    started = time.perf_counter()
+    rows = run_pipeline(corpus_config(tmp_path, folder / "articles.jsonl"))
+    seconds = time.perf_counter() - started
+    frame = labelled(folder, rows)
+    removed = frame.filter("removed")
+    wrong = removed.filter(pl.col("story_id") != pl.col("survivor_story")).height
+    variants = frame.filter(pl.col("kind") != "original")
+    strong = variants.filter(pl.col("jaccard") >= 0.8)
+    damaged = strong.filter("mojibake")
+    print_table(
+        f"Dedup quality, make_corpus {docs} docs seed 11, whole pipeline ({seconds:.0f} s)",
+        ["measure", "value", "docs"],
+        [
+            [
+                "precision (removed docs whose survivor is the same story)",
+                f"{1 - wrong / max(removed.height, 1):.5f}",
+                removed.height,
+            ],
+            [
+                "recall, variants J >= 0.8 (in their original's cluster)",
+                f"{strong['found'].mean():.4f}",
+                strong.height,
+            ],
+            [
+                "recall, damaged-encoding variants J >= 0.8",
+                f"{damaged['found'].mean():.4f}",
+                damaged.height,
+            ],
+            [
+                "recall, all damaged-encoding variants",
+                f"{variants.filter('mojibake')['found'].mean():.4f}",
+                variants.filter("mojibake").height,
+            ],
+            [
+                "originals removed (a variant of theirs survived)",
+                f"{frame.filter(pl.col('kind') == 'original')['removed'].mean():.5f}",
+                frame.filter((pl.col("kind") == "original") & pl.col("removed")).height,
+            ],
+            [
+                "ARI clusters vs stories",
+                f"{adjusted_rand_index(frame['story_id'], frame['cluster']):.4f}",
+                frame.height,
+            ],
+        ],
+    )
+    bucketed = variants.with_columns(bucket=pl.col("jaccard").cut(BUCKETS, left_closed=True))
+    table = bucketed.group_by("bucket").agg(pl.len(), pl.col("found").mean()).sort("bucket")
+    print_table(
+        "Recall by true Jaccard of the variant to its story",
+        ["J bucket", "variants", "recall"],
+        [[b, n, f"{r:.4f}"] for b, n, r in table.iter_rows()],
+    )
+    kinds = (
+        variants.group_by("kind").agg(pl.len(), pl.col("found").mean(), pl.col("jaccard").mean()).sort("kind")
+    )
+    print_table(
+        "Recall by kind of variant",
+        ["kind", "variants", "recall", "mean J"],
+        [[k, n, f"{r:.4f}", f"{j:.3f}"] for k, n, r, j in kinds.iter_rows()],
+    )
+
+
+@pytest.mark.realdata
+def test_cross_outlet_reprints_in_financial_scrapes(tmp_path: Path) -> None:
+    """Pairs of different outlets at exact J >= 0.5 among documents that reached exact dedup,
+    found through LSH tuned for 0.5 and verified exactly, with what the default build kept."""
+    scrapes = SHARED / "data" / "fr-financial-ma" / "scrapes"
+    if not scrapes.is_dir():
+        pytest.skip("../shared/data is absent")
+    sys.path.insert(0, str(ROOT))
+    from tests.conftest import write_config
+
+    rows = run_pipeline(write_config(tmp_path, ["fr-financial"]))
+    reached = pl.col("removed_step").is_null() | pl.col("removed_step").is_in(["exact_dedup", "near_dedup"])
+    entered = rows.filter(reached).sort("id", "source_line")
+    loose = DedupConfig(threshold=0.5)
+    matching = entered.select(matching_text(pl.col("text")))["text"]
+    sig = signatures(matching, loose.num_perm, loose.seed, loose.ngram)
+    pairs = candidate_pairs(sig, np.zeros(entered.height, dtype=np.uint32), *loose.bands_rows)
+    left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
+    exact = _exact_jaccard(entered["text"], np.arange(entered.height), left, right, loose.ngram)
+    found = pl.DataFrame({"left": left, "right": right, "jaccard": exact}).filter(pl.col("jaccard") >= 0.5)
+    info = entered.select("source", "published_date", "removed_reason", "dup_of", "id").with_row_index("row")
+    found = found.join(info.rename(lambda c: f"{c}_a"), left_on="left", right_on="row_a").join(
+        info.rename(lambda c: f"{c}_b"), left_on="right", right_on="row_b"
+    )
+    found = found.filter(pl.col("source_a") != pl.col("source_b")).sort(
+        "jaccard", "id_a", descending=[True, False]
+    )
+    outlet = dict(rows.filter(pl.col("removed_reason").is_null()).select("id", "source").iter_rows())
+
+    def kept(row: dict) -> str:
+        a = row["dup_of_a"] if row["removed_reason_a"] else row["id_a"]
+        b = row["dup_of_b"] if row["removed_reason_b"] else row["id_b"]
+        if a != b:
+            return "both (below the 0.8 threshold)"
+        how = "exact" if "exact_duplicate" in (row["removed_reason_a"], row["removed_reason_b"]) else "near"
+        return f"{outlet.get(a, '?')} ({how})"
+
+    print_table(
+        f"Cross-outlet pairs at J >= 0.5 in the financial scrapes ({found.height} pairs; "
+        f"all-pairs check: {brute_force_pairs(matching, entered['source'])})",
+        ["J", "outlet A", "date A", "outlet B", "date B", "kept by the default build"],
+        [
+            [
+                f"{r['jaccard']:.3f}",
+                r["source_a"],
+                r["published_date_a"],
+                r["source_b"],
+                r["published_date_b"],
+                kept(r),
+            ]
+            for r in found.iter_rows(named=True)
+        ],
+    )
+
+
+def brute_force_pairs(matching: pl.Series, outlets: pl.Series, ngram: int = 5) -> int:
+    """Cross-outlet pairs at J >= 0.5 by comparing every pair of n-gram sets (checks the LSH)."""
+    grams = []
+    for text in matching.to_list():
+        words = text.split()
+        grams.append({tuple(words[i : i + ngram]) for i in range(max(len(words) - ngram + 1, 1))})
+    names = outlets.to_list()
+    count = 0
+    for i in range(len(grams)):
+        for j in range(i + 1, len(grams)):
+            a, b = grams[i], grams[j]
+            if names[i] == names[j] or min(len(a), len(b)) < 0.5 * max(len(a), len(b)):
+                continue
+            shared = len(a & b)
+            count += shared / (len(a) + len(b) - shared) >= 0.5
+    return count
+
+
+def test_signature_speed_against_datasketch() -> None:
+    docs = int(os.environ.get("DEDUP_BENCH_DOCS", "100000"))
+    folder = make_corpus(docs, "jsonl", seed=11)
+    texts = pl.read_ndjson(folder / "articles.jsonl", schema={"text": pl.String})["text"]
+    matching = texts.to_frame().select(matching_text(pl.col("text")))["text"]
+    section = DedupConfig()
+    started = time.perf_counter()
+    ours = signatures(matching, section.num_perm, section.seed, section.ngram)
+    ours_seconds = time.perf_counter() - started
+    sample = matching.head(3000).to_list()
+    started = time.perf_counter()
+    for text in sample:
+        minhash = datasketch.MinHash(num_perm=section.num_perm, seed=section.seed)
+        minhash.update_batch(shingles(text, section.ngram))
+    theirs_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    signatures(pl.Series(sample), section.num_perm, section.seed, section.ngram)
+    same_seconds = time.perf_counter() - started
+    words = matching.str.count_matches(" ").mean()
+    print_table(
+        f"Signatures, 128 permutations, word 5-grams (mean {words:.0f} words per document)",
+        ["implementation", "docs", "seconds", "docs/s"],
+        [
+            [
+                "corpus (numpy, xxhash)",
+                ours.shape[0],
+                f"{ours_seconds:.1f}",
+                f"{ours.shape[0] / ours_seconds:,.0f}",
+            ],
+            [
+                "corpus, the datasketch docs",
+                len(sample),
+                f"{same_seconds:.2f}",
+                f"{len(sample) / same_seconds:,.0f}",
+            ],
+            [
+                "datasketch MinHash.update_batch loop",
+                len(sample),
+                f"{theirs_seconds:.1f}",
+                f"{len(sample) / theirs_seconds:,.0f}",
+            ],
+        ],
+    )
+
+
+def test_whole_dedup_scaling() -> None:
+    """Exact + signatures + LSH + clustering (the three dedup steps) in a fresh process per size,
+    on frames prepared once (language from the labels: language ID is not what is measured)."""
+    scales = [int(n) for n in os.environ.get("DEDUP_BENCH_SCALES", "10000,100000").split(",")]
+    rows = []
+    for docs in scales:
+        prepared = prepare(make_corpus(docs, "jsonl", seed=11))
+        command = [sys.executable, __file__, str(prepared)]
+        done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        rows.append(
+            [
+                docs,
+                f"{result['seconds']:.1f}",
+                f"{docs / result['seconds']:,.0f}",
+                f"{result['loaded_mb']:,.0f}",
+                f"{result['peak_mb']:,.0f}",
+                result["removed"],
+            ]
+        )
+    print_table(
+        "Whole dedup (rescrape + exact + near), one process per size",
+        ["docs", "seconds", "docs/s", "RSS with the input frame loaded (MB)", "peak RSS (MB)", "removed"],
+        rows,
+    )
+
+
+def prepare(folder: Path) -> Path:
+    """The corpus as a canonical Parquet frame (cached beside it)."""
+    out = folder / "dedup-input.parquet"
+    if not out.is_file():
+        articles = pl.scan_ndjson(
+            folder / "articles.jsonl",
+            schema={"id": pl.String, "url": pl.String, "text": pl.String, "source": pl.String},
+        )
+        labels = pl.scan_ndjson(folder / "labels.jsonl", schema={"doc_id": pl.String, "language": pl.String})
+        frame = articles.join(labels, left_on="id", right_on="doc_id").with_columns(
+            source_name=pl.lit("bench"),
+            source_file=pl.lit("articles.jsonl"),
+            source_line=pl.int_range(1, pl.len() + 1),
+        )
+        frame.sink_parquet(out)
+    return out
+
+
+def resident_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process from /proc; ru_maxrss would include the
+    memory of the parent the process was forked from."""
+    status = Path("/proc/self/status")
+    if not status.is_file():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    line = next(x for x in status.read_text().splitlines() if x.startswith(field + ":"))
+    return int(line.split()[1]) / 1024
+
+
+def _measure(path: Path) -> dict[str, float]:
+    frame = conform(pl.read_parquet(path))
+    loaded_mb = resident_mb("VmRSS")
+    section = DedupConfig()
+    steps = [
+        ("rescrape", partial(remove_rescrapes, section=section)),
+        ("exact_dedup", partial(remove_exact, section=section)),
+        ("near_dedup", partial(remove_near, section=section)),
+    ]
+    started = time.perf_counter()
+    result = run_steps(frame, steps)
+    seconds = time.perf_counter() - started
+    peak_mb = resident_mb("VmHWM")
+    return {"seconds": seconds, "loaded_mb": loaded_mb, "peak_mb": peak_mb, "removed": result.removed.height}
+
+
+if __name__ == "__main__":
+    print(json.dumps(_measure(Path(sys.argv[1]))))
