@@ -20,7 +20,8 @@ from corpus import __version__
 from corpus.card import render_card
 from corpus.config import LoadedConfig, load_config
 from corpus.dedup import write_signatures
-from corpus.language import model_sha256
+from corpus.language import lexicons_sha256, model_sha256
+from corpus.metadata.outlets import alias_table, load_outlets, unknown_outlets
 from corpus.release import (
     Split,
     file_table,
@@ -42,7 +43,8 @@ SHAPING_LIBRARIES = (
     "polars",
     "pyarrow",
     "ftfy",
-    "datasketch",
+    "numpy",
+    "xxhash",
     "fasttext-predict",
     "datasets",
     "huggingface-hub",
@@ -73,6 +75,8 @@ def build(
     result = run_steps(raw, steps, progress)
     result.steps[0] = replace(result.steps[0], seconds=result.steps[0].seconds + read_seconds)
     result.check_ledger()
+    registry = alias_table(load_outlets(loaded.resolve(loaded.config.metadata.outlets)))
+    result.unknown_outlets = list(unknown_outlets(result.released, registry).iter_rows())
     target = out_root / loaded.config.name / loaded.config.release_version
     staging = staging_folder(target)
     try:
@@ -159,6 +163,7 @@ def manifest(
         "libraries": {name: package_version(name) for name in SHAPING_LIBRARIES},
         "python": platform.python_version(),
         "language_model_sha256": model_sha256(),
+        "language_lexicons_sha256": lexicons_sha256(),
         "rows": {
             "read": result.rows_read,
             "released": result.released.height,

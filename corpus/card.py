@@ -16,6 +16,7 @@ import datasets
 import polars as pl
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from corpus.boilerplate import furniture_counts
 from corpus.config import Config
 from corpus.errors import ReleaseError
 from corpus.release import SPLITS, Split, arrow_table
@@ -25,6 +26,8 @@ from corpus.schema import RELEASED
 TEMPLATE = "dataset_card.md.j2"
 # Language codes the hub understands; `und` is not one, so it is left out of `language:`.
 NOT_A_LANGUAGE = {"und"}
+# Config names that are a language plus a script; the hub's `language:` wants the bare ISO code.
+HUB_CODE = {"ary_Latn": "ary"}
 # Markers around the changelog, which `corpus diff` rewrites after the build.
 CHANGELOG_START = "<!-- changelog:start -->"
 CHANGELOG_END = "<!-- changelog:end -->"
@@ -100,7 +103,7 @@ def card_metadata(config: Config, splits: list[Split], released: pl.DataFrame) -
         configs.append({"config_name": language.language, "data_files": files})
         info.append(_info(language.language, features, own))
     return DatasetCardData(
-        language=[s.language for s in languages(splits) if s.language not in NOT_A_LANGUAGE],
+        language=sorted({HUB_CODE.get(s.language, s.language) for s in languages(splits)} - NOT_A_LANGUAGE),
         license=config.release.license,
         pretty_name=config.release.pretty_name,
         size_categories=[size_category(released.height)],
@@ -174,7 +177,11 @@ def render_card(
         reasons=list(reasons),
         outlets=outlets,
         other_outlets=other_outlets,
-        furniture=_counts(everything, "furniture"),
+        furniture=list(furniture_counts(everything).iter_rows()),
+        date_issues=list(
+            released.group_by("published_issue").len().drop_nulls().sort("published_issue").iter_rows()
+        ),
+        unknown_outlets=result.unknown_outlets,
         repairs=_counts(everything, "repairs"),
         sources=sources,
         rows_read=result.rows_read,

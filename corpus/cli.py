@@ -10,11 +10,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from corpus.boilerplate import furniture_counts
 from corpus.build import BuildSummary, build
 from corpus.card import languages, split_names
 from corpus.errors import CorpusError
@@ -174,4 +176,13 @@ def _print_summary(summary: BuildSummary) -> None:
     result = summary.result
     out.print(f"released {result.released.height} of {result.rows_read} rows ({per_language})")
     out.print(f"splits: {per_split}", highlight=False)
+    everything = pl.concat([result.released.select("furniture"), result.removed.select("furniture")])
+    pieces = ", ".join(f"{kind} {n}" for kind, n, _ in furniture_counts(everything).iter_rows())
+    out.print(f"furniture removed: {pieces or 'none'}", highlight=False)
+    issues = result.released["published_issue"].drop_nulls().value_counts(sort=True).iter_rows()
+    out.print(f"undated documents: {', '.join(f'{r} {n}' for r, n in issues) or 'none'}", highlight=False)
+    if result.unknown_outlets:
+        unknown = ", ".join(f"{name} {n}" for name, n in result.unknown_outlets[:10])
+        more = f" and {len(result.unknown_outlets) - 10} more" if len(result.unknown_outlets) > 10 else ""
+        out.print(f"outlets not in the registry: {escape(unknown)}{more}", highlight=False)
     out.print(f"release {summary.status}: {summary.path}", highlight=False)

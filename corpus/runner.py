@@ -45,6 +45,8 @@ class BuildResult:
     removed: pl.DataFrame
     rows_read: int
     steps: list[StepReport] = field(default_factory=list)
+    # Outlets the registry does not know (kept verbatim), with documents: entries to add.
+    unknown_outlets: list[tuple[str, int]] = field(default_factory=list)
 
     def check_ledger(self) -> None:
         """Rows read must equal rows released plus rows removed, and each removal needs a reason."""

@@ -136,8 +136,55 @@ def test_furniture_and_repairs_count_documents(built: BuildSummary, card_text: s
         ]
     )
     for column in ("furniture", "repairs"):
-        lists = [set(v or []) for v in rows[column].to_list()]
+        lists = [v or [] for v in rows[column].to_list()]
         names = set().union(*lists)
         assert names, column  # the sample exercises both
         for name in names:
-            assert f"| {name} | {sum(name in s for s in lists)} |" in card_text, (column, name)
+            documents = sum(name in v for v in lists)
+            pieces = sum(v.count(name) for v in lists)
+            # Repairs: documents; furniture: pieces cut and documents they were cut from.
+            expected = (
+                f"| {name} | {documents} |" if column == "repairs" else f"| {name} | {pieces} | {documents} |"
+            )
+            assert expected in card_text, (column, name)
+
+
+def test_unknown_outlets_and_undated_documents_are_reported(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from corpus.cli import app
+
+    configs = MAGHREB.parent
+    records = [
+        {
+            "url": "https://radio-atlas.example/a",
+            "text": "Une première dépêche sur la pêche à Tétouan. " * 5,
+            "source": "Radio Atlas Tétouan",
+            "date": "demain matin",
+        },
+        {
+            "url": "https://radio-atlas.example/b",
+            "text": "Une autre dépêche sur le port de Tanger Med. " * 5,
+            "source": "Radio Atlas Tétouan",
+            "date": "2024-03-05",
+        },
+    ]
+    (tmp_path / "news.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+    )
+    (tmp_path / "config.yaml").write_text(
+        "name: atlas\nversion: 0.1.0\n"
+        "sources:\n  - {name: atlas, kind: jsonl, path: news.jsonl, columns: {published: date}}\n"
+        f"boilerplate: {{patterns: {configs / 'boilerplate.yaml'}}}\n"
+        f"metadata: {{outlets: {configs / 'outlets.yaml'}}}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["build", str(tmp_path / "config.yaml"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "outlets not in the registry: Radio Atlas Tétouan 2" in result.output
+    assert "undated documents: unparsed 1" in result.output
+    card = (tmp_path / "out" / "atlas" / "v0.1.0" / "README.md").read_text(encoding="utf-8")
+    assert "| Radio Atlas Tétouan | 2 |" in card
+    assert "| unparsed | 1 |" in card

@@ -11,7 +11,7 @@ from corpus.config import FilenameFields, LoadedConfig, SourceConfig, absolute
 from corpus.errors import SourceError
 from corpus.schema import RAW
 from corpus.sources.files import read_articles, read_pages, relative_name
-from corpus.sources.tables import map_columns, read_table
+from corpus.sources.tables import TARGET, map_columns, read_table
 
 SUFFIXES = {
     "pages": ".txt",
@@ -64,16 +64,7 @@ def read_source(source: SourceConfig, root: Path) -> pl.DataFrame:
 
 
 # Canonical field (or `country`) -> the reader column it fills.
-_FIELD_COLUMNS = {
-    "url": "url_raw",
-    "key": "key",
-    "title": "title",
-    "text": "text",
-    "source": "source_raw",
-    "published": "published_raw",
-    "scraped_at": "scraped_raw",
-    "country": "country",
-}
+_FIELD_COLUMNS: dict[str, str] = {field: column for field, column in TARGET.items()} | {"country": "country"}
 
 
 def _filename_fields(frame: pl.DataFrame, fields: FilenameFields) -> pl.DataFrame:
