@@ -22,23 +22,10 @@ from corpus.metadata.outlets import alias_table, load_outlets
 from corpus.schema import conform
 from corpus.sources import read_source
 from tests.conftest import REAL_CONFIG
+from tests.helpers import FRENCH_MONTHS
 
 pytestmark = pytest.mark.realdata
 UTC = dt.timezone.utc
-FRENCH_MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 
 
 @pytest.fixture(scope="module")

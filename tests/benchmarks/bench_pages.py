@@ -35,6 +35,7 @@ from corpus.repair import repair
 from corpus.schema import conform
 from corpus.sources import read_source
 from tests.benchmarks.conftest import SHARED, make_corpus, print_table
+from tests.helpers import FRENCH_MONTHS
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT / "configs" / "real.yaml"
@@ -270,20 +271,6 @@ def recurring_removed(rows: pl.DataFrame, raw: pl.DataFrame, loaded: LoadedConfi
 
 
 CASABLANCA = ZoneInfo("Africa/Casablanca")
-FRENCH_MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 
 
 def date_forms() -> dict[str, tuple[list[str], list[dt.date | None]]]:
