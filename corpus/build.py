@@ -21,7 +21,7 @@ from corpus.card import render_card
 from corpus.config import LoadedConfig, load_config
 from corpus.dedup import write_signatures
 from corpus.language import lexicons_sha256, model_sha256
-from corpus.metadata.outlets import alias_table, load_outlets, unknown_outlets
+from corpus.metadata.outlets import unknown_outlets
 from corpus.release import (
     Split,
     file_table,
@@ -34,7 +34,7 @@ from corpus.release import (
 )
 from corpus.release.diff import carry_changelog
 from corpus.release.plots import write_plots
-from corpus.runner import BuildResult, Progress, plan_steps, run_steps
+from corpus.runner import BuildResult, Progress, outlet_registry, plan_steps, run_steps
 from corpus.sources import list_files, read_sources
 from corpus.sources.files import relative_name
 
@@ -67,7 +67,8 @@ def build(
 ) -> BuildSummary:
     """Build the release a config describes under `out_root/<name>/<version>`."""
     loaded = load_config(config_path)
-    steps = plan_steps(loaded)
+    registry = outlet_registry(loaded)
+    steps = plan_steps(loaded, registry)
     started = time.perf_counter()
     with (progress or _quiet)("read"):
         raw = read_sources(loaded)
@@ -75,7 +76,6 @@ def build(
     result = run_steps(raw, steps, progress)
     result.steps[0] = replace(result.steps[0], seconds=result.steps[0].seconds + read_seconds)
     result.check_ledger()
-    registry = alias_table(load_outlets(loaded.resolve(loaded.config.metadata.outlets)))
     result.unknown_outlets = list(unknown_outlets(result.released, registry).iter_rows())
     target = out_root / loaded.config.name / loaded.config.release_version
     staging = staging_folder(target)

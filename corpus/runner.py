@@ -64,7 +64,12 @@ class BuildResult:
             raise LedgerError("ledger: an input row appears twice in the output")
 
 
-def plan_steps(loaded: LoadedConfig) -> list[tuple[str, Step]]:
+def outlet_registry(loaded: LoadedConfig) -> pl.DataFrame:
+    """The outlet alias table the metadata step resolves against (also used for the report)."""
+    return alias_table(load_outlets(loaded.resolve(loaded.config.metadata.outlets)))
+
+
+def plan_steps(loaded: LoadedConfig, aliases: pl.DataFrame | None = None) -> list[tuple[str, Step]]:
     """The pipeline, in order, each step bound to its own config section and resources."""
     config = loaded.config
     against = config.dedup.against
@@ -72,7 +77,7 @@ def plan_steps(loaded: LoadedConfig) -> list[tuple[str, Step]]:
     furniture = load_furniture(
         loaded.resolve(config.boilerplate.patterns) if config.boilerplate.patterns else None
     )
-    aliases = alias_table(load_outlets(loaded.resolve(config.metadata.outlets)))
+    aliases = outlet_registry(loaded) if aliases is None else aliases
     return [
         ("read", _reader_errors),
         ("repair", partial(repair, section=config.repair)),

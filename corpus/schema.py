@@ -85,11 +85,6 @@ RELEASED = [
 REMOVED = [*RELEASED, "removed_step", "removed_reason", "dup_of", "similarity", "dup_release"]
 
 
-def empty_raw() -> pl.DataFrame:
-    """An empty frame with the reader columns, for sources that yield nothing."""
-    return pl.DataFrame(schema=RAW)
-
-
 def conform(frame: pl.DataFrame) -> pl.DataFrame:
     """Add every missing canonical column as typed nulls and cast the rest to their type."""
     schema = {**RAW, **DERIVED, **LEDGER}
