@@ -20,6 +20,7 @@ from corpus.language.arabizi import latin_probabilities
 from corpus.language.base import predict
 from corpus.language.darija import darija_probability
 from corpus.language.detect import classify_units
+from corpus.language.lexicon import group_words
 from corpus.language.paragraphs import split_units, vote
 from corpus.runner import plan_steps, run_steps
 from corpus.sources import read_sources
@@ -72,6 +73,41 @@ def test_darija_layer_counts_markers_with_prefixes_and_suffixes() -> None:
     suffixed = darija_probability(pl.Series(["الكتاب ديالو على الطاولة فالبيت الكبير"]))[0]
     prefixed = darija_probability(pl.Series(["الكتاب على الطاولة وبزاف في البيت الكبير"]))[0]
     assert base < 0.5 < min(suffixed, prefixed)
+
+
+def test_darija_layer_folds_spelling_variants_and_stretched_letters() -> None:
+    plain = "الكتاب على الطاولة في البيت الكبير"
+    assert darija_probability(pl.Series([plain]))[0] < 0.5
+    for variant in ["بزااااف", "بـزاف", "واااااش", "إيوا"]:  # stretched, tatweel, hamza seat
+        assert darija_probability(pl.Series([f"{plain} {variant}"]))[0] > 0.5, variant
+
+
+def test_darija_layer_knows_verb_forms_built_from_stems() -> None:
+    """ka-/ta- and gha- prefixes on a stem, with an ending (كنقولو, غاتشوفي), from `stems` groups."""
+    plain = "الكتاب على الطاولة في البيت الكبير"
+    for verb in ["كنقولو", "غاتشوفي", "تانفهم", "عرفتي"]:
+        assert darija_probability(pl.Series([f"{plain} {verb}"]))[0] > 0.5, verb
+
+
+def test_darija_layer_leaves_msa_words_that_look_like_verb_forms() -> None:
+    """Folding and stems must not turn MSA words into markers: أمتي (my nation), فأين (so where),
+    قريتي (my village), كندي (Canadian), غاندي, تنشد (she seeks)."""
+    msa = "قال المتحدث إن {} يستحق الاهتمام في هذا المجال الواسع"
+    for word in ["أمتي", "فأين", "قريتي", "كندي", "غاندي", "تنشد"]:
+        assert darija_probability(pl.Series([msa.format(word)]))[0] < 0.5, word
+
+
+def test_lexicon_stem_groups_combine_every_affix() -> None:
+    group = {
+        "weight": 3.0,
+        "words": ["واش"],
+        "stems": ["قول", "شوف"],
+        "before": ["كن", "غا"],
+        "after": ["", "و"],
+    }
+    words = group_words(group)
+    assert words[0] == "واش" and len(words) == 1 + 2 * 2 * 2
+    assert {"كنقول", "كنقولو", "غاشوف", "غاشوفو"} <= set(words)
 
 
 def test_darija_layer_on_text_without_words_is_not_darija() -> None:
