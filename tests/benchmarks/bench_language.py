@@ -6,8 +6,8 @@ Darija lexicon, the `heldout` half was labelled only after the lexicon was froze
 English, Spanish, Tifinagh, Kabyle, Arabizi and Darija samples, plus Moroccan MSA news articles
 (ar-ma-news-corpus/feb.txt) never looked at while building the detector. A leave-one-comment-out
 score of the tune half estimates the Darija layer on unseen comments without spending the
-held-out half. Speed is measured in a child
-process pinned to one core with one polars thread, on 1,000-character documents.
+held-out half. Speed is measured in a child process pinned to one core with one polars thread,
+on 1,000-character documents.
 
     pytest -m benchmark tests/benchmarks/bench_language.py -s
 """
