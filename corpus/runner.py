@@ -100,21 +100,59 @@ def _reader_errors(frame: pl.DataFrame) -> pl.DataFrame:
 def run_steps(
     raw: pl.DataFrame, steps: list[tuple[str, Step]], progress: Progress | None = None
 ) -> BuildResult:
-    """Run every step over the live rows; rows a step marks as removed go to the ledger."""
-    live = conform(raw)
+    """Run every step over the live rows; rows a step marks as removed go to the ledger. A step's
+    input is let go before its output is split, so the columns it replaced are freed early."""
+    rows_read, live = raw.height, conform(raw)
+    del raw
     removed: list[pl.DataFrame] = []
     reports: list[StepReport] = []
     for name, step in steps:
         started, rows_in = time.perf_counter(), live.height
         with (progress or _silent)(name):
             out = step(live)
-        gone = out.filter(pl.col("removed_reason").is_not_null()).with_columns(removed_step=pl.lit(name))
-        live = out.filter(pl.col("removed_reason").is_null())
+        del live
+        gone, live = _split_removed(out)
+        gone = gone.with_columns(removed_step=pl.lit(name))
         counts = dict(gone.group_by("removed_reason").len().sort("removed_reason").iter_rows())
         reports.append(StepReport(name, rows_in, live.height, time.perf_counter() - started, counts))
         removed.append(gone)
     ledger = pl.concat(removed, how="diagonal_relaxed") if removed else live.clear()
-    return BuildResult(released=live, removed=ledger, rows_read=raw.height, steps=reports)
+    return BuildResult(released=live, removed=ledger, rows_read=rows_read, steps=reports)
+
+
+def _split_removed(out: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(removed rows, live rows) of a step's output, which is emptied. Nested columns in chunks (near
+    dedup's signatures: 512 MB per million documents, in chunks of 32 MB) are split one chunk at a
+    time and each chunk let go once split, so they never exist twice; no copy when nothing was
+    removed."""
+    removed = out["removed_reason"].is_not_null()
+    if not removed.any():
+        return out.clear(), out
+    columns = out.columns
+    chunked = [name for name, dtype in out.schema.items() if dtype.is_nested() and out[name].n_chunks() > 1]
+    split = {name: _split_chunks(out.drop_in_place(name), removed) for name in chunked}
+    gone, live = out.filter(removed), out.filter(~removed)
+    for name in out.columns:
+        out.drop_in_place(name)
+    gone = gone.with_columns(part for part, _ in split.values()).select(columns)
+    return gone, live.with_columns(part for _, part in split.values()).select(columns)
+
+
+def _split_chunks(column: pl.Series, removed: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(removed, live) parts of a column, one chunk at a time, each chunk freed once split."""
+    pieces, offset = [], 0
+    for length in column.chunk_lengths():
+        pieces.append((offset, column.slice(offset, length)))
+        offset += length
+    del column
+    gone, live = [], []
+    while pieces:
+        offset, piece = pieces.pop(0)
+        mask = removed.slice(offset, piece.len())
+        gone.append(piece.filter(mask))
+        live.append(piece.filter(~mask))
+        del piece
+    return pl.concat(gone, rechunk=False), pl.concat(live, rechunk=False)
 
 
 def _silent(name: str) -> AbstractContextManager[object]:

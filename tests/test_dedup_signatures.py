@@ -12,12 +12,14 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corpus.config import DedupConfig
 from corpus.dedup import load_earlier, remove_near, shingle_hash, shingles, signatures, write_signatures
 from corpus.dedup.signatures import permutations
+from corpus.dedup.tokens import token_bounds, utf8_buffer, xxh3_tokens
 from corpus.errors import ConfigError
 from tests.helpers import frame
 
@@ -37,6 +39,26 @@ def test_vectorised_signatures_equal_datasketch(texts: list[str], ngram: int, se
     ours = signatures(pl.Series(texts, dtype=pl.String), 64, seed, ngram)
     for text, row in zip(texts, ours, strict=True):
         assert np.array_equal(row, datasketch_signature(text, 64, seed, ngram)), text
+
+
+# Words of every xxh3 length class (1-3, 4-8, 9-16, 17-32 bytes, and longer through xxhash), in
+# one- to four-byte UTF-8 characters, with runs of spaces and spaces at either end.
+ANY_WORD = st.text(alphabet=st.sampled_from("aé€ق𝔸ⵣ"), min_size=1, max_size=45)
+SPACED = st.lists(st.tuples(ANY_WORD, st.sampled_from([" ", "  ", "   "])), max_size=12).map(
+    lambda parts: "".join(word + space for word, space in parts)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), SPACED, SPACED.map(lambda t: " " + t)), min_size=1, max_size=6))
+def test_token_hashes_are_xxh3_of_every_word(texts: list[str | None]) -> None:
+    series = pl.Series(["skipped", *texts], dtype=pl.String).slice(1)  # an offset into the buffer
+    data, offsets = utf8_buffer(series)
+    begins, ends, counts = token_bounds(data, offsets)
+    words = [[w.encode() for w in (t or "").split(" ") if w] for t in texts]
+    assert counts.tolist() == [len(w) for w in words]
+    expected = [xxhash.xxh3_64_intdigest(w) for ws in words for w in ws]
+    assert xxh3_tokens(data, begins, ends).tolist() == expected
 
 
 def test_permutations_are_datasketchs_affine32() -> None:

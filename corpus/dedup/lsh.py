@@ -1,7 +1,8 @@
 """Candidate pairs from LSH bands, verified edges, and connected components, in polars and numpy.
 
-Documents are row numbers into a signature matrix (documents x permutations). Rows must be in a
-canonical order (the caller sorts by id) so that every result is independent of input order.
+Documents are numbers in a canonical order (the caller sorts by id) so that every result is
+independent of input order; `Signatures` maps them to rows of the signature blocks, which stay in
+the frame's order (no reordered copy of the matrix is made).
 """
 
 from __future__ import annotations
@@ -13,27 +14,91 @@ import polars as pl
 
 # Odd multiplier that folds a band's rows into one 64-bit bucket key.
 BAND_BASE = np.uint64(0x100000001B3)
+# Odd multiplier mixing the group into the key, only to skip documents alone in their bucket.
+GROUP_MIX = np.uint64(0x9E3779B97F4A7C15)
 # Buckets with more members than this are linked as a star plus a path (sorted by row) instead of
 # every pair: the same components, without k^2 pairs when a template fills one bucket.
 BUCKET_ALL_PAIRS = 64
-# Pairs verified per numpy batch: 1M pairs x 128 permutations = 128 MB of comparisons.
-VERIFY_BATCH = 1_000_000
+# Candidate pairs gathered over bands before duplicates are dropped: 4M pairs are 32 MB.
+PENDING_PAIRS = 1 << 22
+# Pairs verified per numpy batch: 16k pairs x 128 permutations gathers 2 x 8 MB of signatures.
+VERIFY_BATCH = 1 << 14
 
 Exact = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def candidate_pairs(signatures: np.ndarray, groups: np.ndarray, bands: int, rows: int) -> pl.DataFrame:
-    """Pairs (left < right) of the same group sharing at least one band bucket."""
-    found = []
+class Signatures:
+    """MinHash rows (uint32, documents x permutations) as LSH numbers documents: document k is
+    row `order[k]` of the blocks stacked in order. Blocks are separate arrays so that each can
+    become one chunk of the output column (see `corpus.runner`); an earlier release's signatures
+    are one more block."""
+
+    def __init__(self, blocks: list[np.ndarray], order: np.ndarray | None = None) -> None:
+        self.blocks = blocks
+        self.starts = np.concatenate([[0], np.cumsum([block.shape[0] for block in blocks])]).astype(np.int64)
+        self.order = np.arange(self.starts[-1]) if order is None else order
+        self.num_perm = blocks[0].shape[1]
+
+    def __len__(self) -> int:
+        return int(self.order.size)
+
+    def column(self, permutation: int) -> np.ndarray:
+        """One permutation's value for every document, in document order."""
+        return np.concatenate([block[:, permutation] for block in self.blocks])[self.order]
+
+    def rows(self, docs: np.ndarray) -> np.ndarray:
+        """The signatures of these documents (len(docs) x permutations)."""
+        stacked = self.order[docs]
+        block = np.searchsorted(self.starts, stacked, side="right") - 1
+        out = np.empty((docs.size, self.num_perm), dtype=np.uint32)
+        for index in np.unique(block):
+            chosen = np.flatnonzero(block == index)
+            out[chosen] = self.blocks[index][stacked[chosen] - self.starts[index]]
+        return out
+
+
+def _as_signatures(signatures: Signatures | np.ndarray) -> Signatures:
+    return signatures if isinstance(signatures, Signatures) else Signatures([signatures])
+
+
+def candidate_pairs(
+    signatures: Signatures | np.ndarray, groups: np.ndarray, bands: int, rows: int
+) -> pl.DataFrame:
+    """Pairs (left < right) of the same group sharing at least one band bucket. A pair is one
+    uint64 (left << 32 | right); the bands' pairs are made distinct every few million, since a
+    near-duplicate pair shares most bands (bounded memory)."""
+    signatures = _as_signatures(signatures)
+    known = np.zeros(0, dtype=np.uint64)
+    pending: list[np.ndarray] = []
     with np.errstate(over="ignore"):
         for band in range(bands):
-            key = np.zeros(signatures.shape[0], dtype=np.uint64)
+            key = np.zeros(len(signatures), dtype=np.uint64)
             for column in range(band * rows, (band + 1) * rows):
-                key = key * BAND_BASE + signatures[:, column].astype(np.uint64)
-            found.append(_bucket_pairs(pl.DataFrame({"group": groups, "key": key}).with_row_index("doc")))
-    if not found:
-        return pl.DataFrame(schema={"left": pl.UInt32, "right": pl.UInt32})
-    return pl.concat(found).unique().sort("left", "right")
+                key = key * BAND_BASE + signatures.column(column).astype(np.uint64)
+            found = _bucket_pairs(_shared_buckets(groups, key))
+            pending.append(
+                (found["left"].to_numpy().astype(np.uint64) << np.uint64(32)) | found["right"].to_numpy()
+            )
+            if sum(part.size for part in pending) > PENDING_PAIRS:
+                known, pending = np.unique(np.concatenate([known, *pending])), []
+    known = np.unique(np.concatenate([known, *pending]))
+    left = (known >> np.uint64(32)).astype(np.uint32)
+    return pl.DataFrame({"left": left, "right": known.astype(np.uint32)})
+
+
+def _shared_buckets(groups: np.ndarray, key: np.ndarray) -> pl.DataFrame:
+    """(doc, group, key) of the documents whose bucket may hold another one: found by sorting a
+    mix of group and key in numpy, so polars groups a few rows instead of every document."""
+    with np.errstate(over="ignore"):
+        mixed = key ^ (groups.astype(np.uint64) * GROUP_MIX)
+    order = np.argsort(mixed, kind="stable")
+    ordered = mixed[order]
+    same = ordered[1:] == ordered[:-1]
+    shared = np.zeros(order.size, dtype=bool)
+    shared[1:] |= same
+    shared[:-1] |= same
+    docs = np.sort(order[shared])
+    return pl.DataFrame({"doc": docs.astype(np.uint32), "group": groups[docs], "key": key[docs]})
 
 
 def _bucket_pairs(members: pl.DataFrame) -> pl.DataFrame:
@@ -54,17 +119,19 @@ def _bucket_pairs(members: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([every, star, path]).cast(pl.UInt32)
 
 
-def estimated_jaccard(signatures: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def estimated_jaccard(signatures: Signatures | np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Share of permutations on which two signatures agree, per pair."""
+    signatures = _as_signatures(signatures)
     out = np.empty(left.size, dtype=np.float64)
     for low in range(0, left.size, VERIFY_BATCH):
         high = low + VERIFY_BATCH
-        out[low:high] = (signatures[left[low:high]] == signatures[right[low:high]]).mean(axis=1)
+        same = signatures.rows(left[low:high]) == signatures.rows(right[low:high])
+        out[low:high] = same.mean(axis=1)
     return out
 
 
 def verified_edges(
-    signatures: np.ndarray, pairs: pl.DataFrame, threshold: float, margin: float, exact: Exact
+    signatures: Signatures | np.ndarray, pairs: pl.DataFrame, threshold: float, margin: float, exact: Exact
 ) -> pl.DataFrame:
     """Candidate pairs that are duplicates: estimate >= threshold, or a borderline estimate
     (within `margin` below) whose exact shingle Jaccard is >= threshold (NaN: not available)."""

@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import xxhash
 
 from corpus.config import DedupConfig
-from corpus.dedup.lsh import candidate_pairs, components, estimated_jaccard, verified_edges
+from corpus.dedup.lsh import Signatures, candidate_pairs, components, estimated_jaccard, verified_edges
 from corpus.dedup.normalise import PRIORITY, matching_text, priority_columns, survivor_order
-from corpus.dedup.signatures import BATCH_DOCS, ngram_hashes, signatures, token_hashes
+from corpus.dedup.signatures import gram_hashes, signatures
 from corpus.dedup.store import Earlier
 
 SIGNATURE = "minhash"
-# Pairs whose exact Jaccard is computed per batch: ~5k pairs of news articles is ~50 MB of keys.
-EXACT_BATCH_PAIRS = 5_000
+# Pairs whose exact Jaccard is computed per batch: 1k pairs of news articles are ~7 MB of text
+# and ~30 MB of n-gram keys (5k pairs added 400 MB to the peak at 1M documents).
+EXACT_BATCH_PAIRS = 1_000
+# Rows per signature block, one chunk of the `minhash` column: 64k x 128 permutations = 32 MB.
+BLOCK_ROWS = 1 << 16
+# Texts normalised at a time: 4k news articles are ~13 MB of text, a few copies while normalised.
+NORMALISE_DOCS = 4_096
 
 
 def remove_rescrapes(
@@ -86,19 +92,31 @@ def remove_near(frame: pl.DataFrame, section: DedupConfig, earlier: Earlier | No
     become its `near_duplicate`. Adds the `minhash` column (list of uint32) to every row.
 
     Documents are numbered in a canonical order (by id and lineage), so the outcome does not depend
-    on input order; the frame itself is never reordered or copied (its text is most of the memory).
+    on input order; the frame itself is never reordered or copied (its text is most of the memory),
+    and the signatures are computed in the frame's order straight into the blocks that become the
+    `minhash` column (no second copy of them is ever made).
     """
+    blocks = _signature_blocks(frame["text"], section)
+    gone = _near_duplicates(frame, blocks, section, earlier)
+    return _attach(frame, gone, "near_duplicate", earlier).with_columns(_minhash_column(blocks))
+
+
+def _near_duplicates(
+    frame: pl.DataFrame, blocks: list[np.ndarray], section: DedupConfig, earlier: Earlier | None
+) -> pl.DataFrame:
+    """The rows to remove (`_row`, `keeper`, `from_earlier`, `similarity`); the pairs, edges and
+    keys built on the way are let go on return, before the frame gets its new columns."""
     order = frame.select(pl.arg_sort_by("id", "source_name", "source_file", "source_line"))
     canonical = order.to_series().to_numpy()
-    own = _signatures(frame["text"], section, canonical)
     group = pl.col("language").fill_null("") if section.scope == "language" else pl.lit("")
     keys = priority_columns(frame).with_columns(_group=frame.with_columns(_group=group)["_group"])
     keys = keys[canonical].with_columns(_earlier=pl.lit(False))
-    every = own
+    every = Signatures(blocks, canonical)
     if earlier is not None:
         old = earlier.rows.with_columns(_group=group, _earlier=pl.lit(True)).select(keys.columns)
         keys = pl.concat([keys, old], how="vertical_relaxed")
-        every = np.concatenate([own, earlier.signatures])
+        released = frame.height + np.arange(earlier.signatures.shape[0])
+        every = Signatures([*blocks, earlier.signatures], np.concatenate([canonical, released]))
     groups = keys["_group"].cast(pl.Categorical).to_physical().to_numpy()
     pairs = candidate_pairs(every, groups, *section.bands_rows)
     texts = frame["text"]
@@ -119,30 +137,37 @@ def remove_near(frame: pl.DataFrame, section: DedupConfig, earlier: Earlier | No
     similarity = exact(doc, keeper)
     missing = np.isnan(similarity)
     similarity[missing] = estimated_jaccard(every, doc[missing], keeper[missing])
-    gone = ranked.select(
+    return ranked.select(
         pl.Series("_row", canonical[doc], dtype=pl.UInt32),
         "keeper",
         "from_earlier",
         similarity=pl.Series(similarity).round(4),
     )
-    original = np.empty_like(own)
-    original[canonical] = own
-    minhash = pl.Series(SIGNATURE, original, dtype=pl.Array(pl.UInt32, section.num_perm))
-    return _attach(frame, gone, "near_duplicate", earlier).with_columns(minhash.cast(pl.List(pl.UInt32)))
 
 
-def _signatures(text: pl.Series, section: DedupConfig, order: np.ndarray) -> np.ndarray:
-    """Signatures of raw texts taken in `order`, normalised one batch at a time (bounded memory)."""
-    parts = [
-        signatures(
-            _matching(text.gather(order[low : low + BATCH_DOCS])),
-            section.num_perm,
-            section.seed,
-            section.ngram,
-        )
-        for low in range(0, order.size, BATCH_DOCS)
-    ]
-    return np.concatenate(parts) if parts else np.zeros((0, section.num_perm), dtype=np.uint32)
+def _signature_blocks(text: pl.Series, section: DedupConfig) -> list[np.ndarray]:
+    """Signatures of raw texts in their order, as blocks of `BLOCK_ROWS` rows; texts are
+    normalised `NORMALISE_DOCS` at a time (bounded memory)."""
+    blocks = []
+    for start in range(0, max(text.len(), 1), BLOCK_ROWS):
+        block = np.empty((min(BLOCK_ROWS, text.len() - start), section.num_perm), dtype=np.uint32)
+        for low in range(0, block.shape[0], NORMALISE_DOCS):
+            matching = _matching(text.slice(start + low, min(NORMALISE_DOCS, block.shape[0] - low)))
+            rows = block[low : low + matching.len()]
+            signatures(matching, section.num_perm, section.seed, section.ngram, out=rows)
+        blocks.append(block)
+    return blocks
+
+
+def _minhash_column(blocks: list[np.ndarray]) -> pl.Series:
+    """The `minhash` column (list of uint32) over the signature blocks without copying them:
+    one chunk per block."""
+    chunks = []
+    for block in blocks:
+        offsets = np.arange(0, block.size + 1, block.shape[1], dtype=np.int64)
+        values = pa.array(block.reshape(-1))
+        chunks.append(pl.Series(SIGNATURE, pa.LargeListArray.from_arrays(pa.array(offsets), values)))
+    return pl.concat(chunks, rechunk=False)
 
 
 def _matching(text: pl.Series) -> pl.Series:
@@ -160,8 +185,7 @@ def _exact_jaccard(
     for low in range(0, here.size, EXACT_BATCH_PAIRS):
         chosen = here[low : low + EXACT_BATCH_PAIRS]
         wanted, where = np.unique(np.concatenate([left[chosen], right[chosen]]), return_inverse=True)
-        tokens, counts = token_hashes(_matching(texts.gather(order[wanted])))
-        grams, offsets = ngram_hashes(tokens, counts, ngram)
+        grams, offsets = gram_hashes(_matching(texts.gather(order[wanted])), ngram)
         lengths = np.diff(np.append(offsets, grams.size))
         pair = np.arange(chosen.size, dtype=np.uint64)
         sides = [_pair_keys(grams, offsets, lengths, part, pair) for part in np.split(where, 2)]
@@ -190,8 +214,8 @@ def _text_hash(text: pl.Series) -> pl.Series:
     One xxhash call per document: about 1 s per million documents, small next to the rest."""
     hashes = [
         xxhash.xxh3_64_intdigest(t.encode())
-        for low in range(0, text.len(), BATCH_DOCS)
-        for t in _matching(text.slice(low, BATCH_DOCS)).to_list()
+        for low in range(0, text.len(), NORMALISE_DOCS)
+        for t in _matching(text.slice(low, NORMALISE_DOCS)).to_list()
     ]
     return pl.Series(hashes, dtype=pl.UInt64)
 
