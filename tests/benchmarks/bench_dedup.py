@@ -3,7 +3,7 @@
 Run: `pytest -m benchmark tests/benchmarks/bench_dedup.py -s` (DEDUP_BENCH_DOCS sets the size of
 the quality corpus, default 100000; DEDUP_BENCH_SCALES the sizes of the scaling run, default
 "10000,100000"; add 1000000 when there is time: generating it takes minutes, the run ~4 and
-4.5 GB, of which the loaded input frame is 3.2 GB).
+a peak near 4 GiB, of which the loaded input frame is 3.2 GiB).
 Quality runs the whole pipeline (repair first), as a build does, on a make_corpus set whose
 labels give each document's story, kind and true word 5-gram Jaccard to its story.
 """
@@ -350,9 +350,9 @@ def test_whole_dedup_scaling() -> None:
             "docs",
             "seconds",
             "docs/s",
-            "RSS with the input frame loaded (MB)",
-            "peak RSS (MB)",
-            "added by dedup (MB)",
+            "RSS with the input frame loaded (MiB)",
+            "peak RSS (MiB)",
+            "added by dedup (MiB)",
             "removed",
         ],
         rows,
@@ -378,7 +378,7 @@ def prepare(folder: Path) -> Path:
 
 
 def resident_mb(field: str) -> float:
-    """VmRSS (now) or VmHWM (peak) of this process from /proc; ru_maxrss would include the
+    """VmRSS (now) or VmHWM (peak) of this process from /proc, in MiB; ru_maxrss would include the
     memory of the parent the process was forked from."""
     status = Path("/proc/self/status")
     if not status.is_file():
