@@ -47,13 +47,13 @@ FOLDED = {"أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "ـ": ""}
 STRETCHED = {"ا": 2, "و": 3, "ي": 3, "ه": 3}
 
 
-def fold_arabic(word: pl.Expr) -> pl.Expr:
-    """The folded spelling of Arabic words (variants unified, stretched letters shortened)."""
+def fold_arabic(text: pl.Expr) -> pl.Expr:
+    """The folded spelling of Arabic words or texts (variants unified, stretched letters shortened)."""
     for letter, variant in FOLDED.items():
-        word = word.str.replace_all(letter, variant, literal=True)
+        text = text.str.replace_all(letter, variant, literal=True)
     for letter, run in STRETCHED.items():
-        word = word.str.replace_all(f"{letter}{{{run},}}", letter)
-    return word
+        text = text.str.replace_all(f"{letter}{{{run},}}", letter)
+    return text
 
 
 def _expand(word: str) -> list[str]:
@@ -122,17 +122,43 @@ def lexicons_sha256() -> str:
     return digest.hexdigest()
 
 
+def lexicon_entry(word: pl.Expr, lexicon: Lexicon) -> pl.Expr:
+    """The lexicon word each word counts as: itself, else itself without its one-letter prefix;
+    null when neither is in the lexicon."""
+    known = {w: w for w in lexicon.words}  # a hash lookup: `is_in` on a list measured 1.4x slower
+    exact = word.replace_strict(known, default=None, return_dtype=pl.String)
+    if not lexicon.prefixes:
+        return exact
+    stripped = word.str.slice(1).replace_strict(known, default=None, return_dtype=pl.String)
+    return pl.coalesce(exact, pl.when(word.str.contains(f"^[{lexicon.prefixes}]")).then(stripped))
+
+
 def word_weights(word: pl.Expr, lexicon: Lexicon) -> pl.Expr:
-    """Weight of each word: the word itself, else without its prefix, else the first matching pattern."""
-    exact = word.replace_strict(lexicon.words, default=None, return_dtype=pl.Float64)
-    candidates = [exact]
-    if lexicon.prefixes:
-        stripped = word.str.slice(1).replace_strict(lexicon.words, default=None, return_dtype=pl.Float64)
-        candidates.append(pl.when(word.str.contains(f"^[{lexicon.prefixes}]")).then(stripped))
-    candidates += [
-        pl.when(word.str.contains(regex)).then(pl.lit(weight)) for weight, regex in lexicon.patterns
-    ]
-    return pl.coalesce(candidates).fill_null(0.0)
+    """Weight of each word: its lexicon entry's (see `lexicon_entry`), else the first matching pattern."""
+    entry = lexicon_entry(word, lexicon).replace_strict(lexicon.words, default=None, return_dtype=pl.Float64)
+    patterns = [pl.when(word.str.contains(regex)).then(pl.lit(weight)) for weight, regex in lexicon.patterns]
+    return pl.coalesce([entry, *patterns]).fill_null(0.0)
+
+
+def text_words(texts: pl.Series, lexicons: list[Lexicon]) -> pl.DataFrame:
+    """One row per word of each text (`row`, `word`), cut, lowered and folded as the lexicons read
+    them; lexicons read together must agree on all three."""
+    first = lexicons[0]
+    cut = (first.word_regex, first.ignore_case, first.fold)
+    if any((lex.word_regex, lex.ignore_case, lex.fold) != cut for lex in lexicons):
+        raise CorpusError("language: lexicons scored together must cut words the same way")
+    # Folded as whole texts, not word by word: the same words (folding keeps letters letters), in a
+    # third less time. Lowered word by word: a few capitals lower to a letter plus a mark.
+    text = fold_arabic(pl.col("text")) if first.fold else pl.col("text")
+    word = pl.col("word").str.to_lowercase() if first.ignore_case else pl.col("word")
+    return (
+        pl.DataFrame({"text": texts})
+        .with_row_index("row")
+        .select("row", word=text.str.extract_all(first.word_regex))
+        .explode("word")
+        .filter(pl.col("word").is_not_null())
+        .with_columns(word=word)
+    )
 
 
 def probabilities(texts: pl.Series, lexicons: list[Lexicon]) -> pl.DataFrame:
@@ -140,22 +166,10 @@ def probabilities(texts: pl.Series, lexicons: list[Lexicon]) -> pl.DataFrame:
 
     The texts are cut into words once for all lexicons, which must agree on what a word is.
     """
-    first = lexicons[0]
-    cut = (first.word_regex, first.ignore_case, first.fold)
-    if any((lex.word_regex, lex.ignore_case, lex.fold) != cut for lex in lexicons):
-        raise CorpusError("language: lexicons scored together must cut words the same way")
-    word = pl.col("word").str.to_lowercase() if first.ignore_case else pl.col("word")
-    word = fold_arabic(word) if first.fold else word
-    words = (
-        pl.DataFrame({"text": texts})
-        .with_row_index("row")
-        .select("row", word=pl.col("text").str.extract_all(first.word_regex))
-        .explode("word")
-        .filter(pl.col("word").is_not_null())
-        .with_columns(word=word)
-    )
-    scored = words.group_by("row").agg(
-        (word_weights(pl.col("word"), lex).sum() / pl.len()).alias(lex.name) for lex in lexicons
+    scored = (
+        text_words(texts, lexicons)
+        .group_by("row")
+        .agg((word_weights(pl.col("word"), lex).sum() / pl.len()).alias(lex.name) for lex in lexicons)
     )
     every = pl.DataFrame({"row": pl.int_range(texts.len(), eager=True, dtype=pl.UInt32)})
     scores = every.join(scored, on="row", how="left").sort("row")

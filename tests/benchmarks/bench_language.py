@@ -17,10 +17,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -28,7 +26,7 @@ import pytest
 
 from corpus.config import LanguageConfig
 from corpus.language import detect_languages
-from corpus.language.lexicon import Lexicon, fold_arabic, load_lexicon, probabilities
+from corpus.language.lexicon import lexicon_entry, load_lexicon, probabilities, text_words
 from tests.benchmarks.conftest import ROOT, make_corpus, print_table
 from tests.conftest import SHARED_DATA, SHARED_DATA_ABSENT
 from tests.language_eval import evaluation_set, unseen_news
@@ -42,7 +40,6 @@ import json, sys, time
 import polars as pl
 from corpus.config import LanguageConfig
 from corpus.language import detect_languages
-from corpus.language.lexicon import Lexicon, fold_arabic, load_lexicon, probabilities
 texts = pl.Series(json.load(open(sys.argv[1], encoding="utf-8")))
 detect_languages(texts[:100], LanguageConfig())  # load the model and lexicons first
 wall, cpu = time.perf_counter(), time.process_time()
@@ -113,12 +110,18 @@ def test_darija_layer_leave_one_comment_out(scored: pl.DataFrame) -> None:
     words its reading may have added). Patterns and words shared by two comments are kept."""
     tune = scored.filter(pl.col("group") == "hespress-tune")
     lexicon = load_lexicon("darija")
-    entries = [_matched_entries(text, lexicon) for text in tune["sample"]]
-    counts = Counter(entry for found in entries for entry in found)
+    found = (
+        text_words(tune["sample"], [lexicon])
+        .select("row", entry=lexicon_entry(pl.col("word"), lexicon))
+        .drop_nulls()
+        .unique()
+    )
+    # Entries matched by a single comment: that comment is scored without them.
+    unseen = found.filter(pl.len().over("entry") == 1)
     probability = []
-    for text, found in zip(tune["sample"], entries, strict=True):
-        unseen = {entry for entry in found if counts[entry] == 1}
-        words = {w: weight for w, weight in lexicon.words.items() if w not in unseen}
+    for row, text in enumerate(tune["sample"]):
+        dropped = set(unseen.filter(pl.col("row") == row)["entry"])
+        words = {w: weight for w, weight in lexicon.words.items() if w not in dropped}
         reduced = dataclasses.replace(lexicon, words=words)
         probability.append(probabilities(pl.Series([text]), [reduced])["darija"][0])
     judged = tune.with_columns(
@@ -130,15 +133,6 @@ def test_darija_layer_leave_one_comment_out(scored: pl.DataFrame) -> None:
             support, precision, recall, f1 = prf(part, label)
             rows.append([name, label, support, f"{precision:.3f}", f"{recall:.3f}", f"{f1:.3f}"])
     print_table("Hespress tune half, Darija layer", ["lexicon", "label", "docs", "P", "R", "F1"], rows)
-
-
-def _matched_entries(text: str, lexicon: Lexicon) -> set[str]:
-    """Lexicon words a text contains (after folding, with or without a one-letter prefix)."""
-    words = pl.Series(re.findall(r"\w+", text), dtype=pl.String).to_frame("w")
-    words = words.select(fold_arabic(pl.col("w")) if lexicon.fold else pl.col("w"))["w"].to_list()
-    found = {w for w in words if w in lexicon.words}
-    found |= {w[1:] for w in words if w[:1] and w[0] in lexicon.prefixes and w[1:] in lexicon.words}
-    return found
 
 
 def test_code_switching(scored: pl.DataFrame) -> None:
