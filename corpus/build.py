@@ -1,15 +1,13 @@
-"""`corpus build`: load the config, read the sources, run the steps, check the ledger, release.
+"""`corpus build`: load the config, plan the steps, run them on an engine, write the release.
 
-A handful of verbs in order, like a methods section: load, read, run, check, write, publish.
+A handful of verbs in order, like a methods section: load, plan, fingerprint, run, write, publish.
 """
 
 from __future__ import annotations
 
 import platform
 import shutil
-import time
-from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -17,26 +15,21 @@ from typing import Any
 import polars as pl
 
 from corpus import __version__
-from corpus.card import render_card
+from corpus.card import StepRow, render_card
 from corpus.config import LoadedConfig, load_config
-from corpus.dedup import write_signatures
+from corpus.engine.batch import StepReport, step_reports
+from corpus.engine.local import LocalEngine
+from corpus.engine.progress import Progress, silent
+from corpus.engine.work import check_writable, locked, prepare, remove, work_folder
 from corpus.language import lexicons_sha256, model_sha256
-from corpus.metadata.outlets import unknown_outlets
-from corpus.release import (
-    Split,
-    file_table,
-    publish_folder,
-    sha256_file,
-    staging_folder,
-    write_json,
-    write_removed,
-    write_splits,
-)
+from corpus.pipeline import outlet_registry, plan
+from corpus.release import file_table, publish_folder, sha256_file, staging_folder, write_json
 from corpus.release.diff import carry_changelog
 from corpus.release.plots import write_plots
-from corpus.runner import BuildResult, Progress, outlet_registry, plan_steps, run_steps
-from corpus.sources import list_files, read_sources
-from corpus.sources.files import relative_name
+from corpus.release.report import Report
+from corpus.release.shards import Split
+from corpus.release.writer import write_release
+from corpus.sources import Limits, list_files, relative_name
 
 # Libraries whose versions shape the released bytes (parsing, repair, hashing, Parquet writing).
 SHAPING_LIBRARIES = (
@@ -58,116 +51,147 @@ SHAPING_LIBRARIES = (
 class BuildSummary:
     path: Path
     status: str  # new, unchanged or replaced
-    result: BuildResult
+    report: Report
+    steps: list[StepReport]
     splits: list[Split]
+    rows_read: int
+    unknown_outlets: list[tuple[str, int]]
+
+    def released(self) -> pl.DataFrame:
+        """The released rows, read back from the release's shards (every language and split)."""
+        return _read(sorted((self.path / "data").glob("*/*.parquet")))
+
+    def removed(self) -> pl.DataFrame:
+        """The removed rows, read back from `removed/`."""
+        return _read(sorted((self.path / "removed").glob("*.parquet")))
+
+
+def _read(files: list[Path]) -> pl.DataFrame:
+    return pl.concat([pl.read_parquet(f) for f in files], how="vertical") if files else pl.DataFrame()
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run a build (none of it changes the release's bytes)."""
+
+    force: bool = False  # replace an existing version whose content differs
+    fresh: bool = False  # discard finished work of an earlier, interrupted build
+    keep_work: bool = False  # keep the work folder after the release is written
+    workers: int | None = None  # processes for per-document steps (None: the config's, else all cores)
 
 
 def build(
-    config_path: Path, out_root: Path, force: bool = False, progress: Progress | None = None
+    config_path: Path, out_root: Path, options: Options = Options(), progress: Progress = silent
 ) -> BuildSummary:
     """Build the release a config describes under `out_root/<name>/<version>`."""
     loaded = load_config(config_path)
-    registry = outlet_registry(loaded)
-    steps = plan_steps(loaded, registry)
-    started = time.perf_counter()
-    with (progress or _quiet)("read"):
-        raw = read_sources(loaded)
-    read_seconds = time.perf_counter() - started
-    result = run_steps(raw, steps, progress)
-    result.steps[0] = replace(result.steps[0], seconds=result.steps[0].seconds + read_seconds)
-    result.check_ledger()
-    result.unknown_outlets = list(unknown_outlets(result.released, registry).iter_rows())
     target = out_root / loaded.config.name / loaded.config.release_version
-    staging = staging_folder(target)
-    try:
-        splits = write_release(loaded, result, staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if not force:
-        carry_changelog(target, staging)  # a rebuild keeps the section `corpus diff` wrote
-    status = publish_folder(staging, target, force)
-    return BuildSummary(target, status, result, splits)
+    check_writable(target.parent)
+    registry = outlet_registry(loaded)
+    steps = plan(loaded, registry)
+    inputs = input_fingerprints(loaded)
+    execution = loaded.config.execution
+    limits = Limits(execution.batch_rows, execution.batch_bytes)
+    work = work_folder(target)
+    with locked(work):
+        prepare(work, fingerprint(loaded, inputs), options.fresh)
+        engine = LocalEngine(options.workers or execution.workers, progress)
+        output = engine.run(steps, work, limits, execution.batch_bytes)
+        reports = step_reports(steps.names, output.counts)
+        staging = staging_folder(target)
+        try:
+            written = write_release(loaded.config, output, staging, work / "release", _input_bytes(inputs))
+            known = set(registry["source"].to_list())
+            unknown = written.report.unknown_outlets(known)
+            _write_card_and_manifest(loaded, staging, written, reports, inputs, unknown, output.rows_read)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        if not options.force:
+            carry_changelog(target, staging)  # a rebuild keeps the section `corpus diff` wrote
+        status = publish_folder(staging, target, options.force)
+        if not options.keep_work:
+            remove(work)
+    return BuildSummary(target, status, written.report, reports, written.splits, output.rows_read, unknown)
 
 
-def _quiet(name: str) -> nullcontext[None]:
-    return nullcontext()
+def _input_bytes(inputs: list[dict[str, Any]]) -> int:
+    return sum(int(entry["bytes"]) for entry in inputs)
 
 
-def write_release(loaded: LoadedConfig, result: BuildResult, folder: Path) -> list[Split]:
-    """Shards, removed rows, plots, card and manifest (last, so it covers every other file)."""
-    release = loaded.config.release
-    splits = write_splits(
-        result.released,
-        folder,
-        release.shard_bytes,
-        release.row_group_rows,
-        release.row_group_bytes,
-        release.validation,
-        release.test,
-    )
-    write_removed(result.removed, folder, release.row_group_rows)
-    write_signatures(result.released, folder, loaded.config.dedup)
-    inputs = input_fingerprints(loaded, result)
+def _write_card_and_manifest(
+    loaded: LoadedConfig,
+    folder: Path,
+    written: Any,
+    reports: list[StepReport],
+    inputs: list[dict[str, Any]],
+    unknown: list[tuple[str, int]],
+    rows_read: int,
+) -> None:
+    """Plots, card and manifest (last, so it covers every other file)."""
+    report: Report = written.report
+    counted = [
+        {**entry, "records": report.records.get((entry["source"], entry["path"]), 0)} for entry in inputs
+    ]
     sources = [
         {
             "name": s.name,
             "kind": s.kind,
             "path": s.path,
-            "records": sum(i["records"] for i in inputs if i["source"] == s.name),
+            "records": sum(i["records"] for i in counted if i["source"] == s.name),
         }
         for s in loaded.config.sources
     ]
-    plots = write_plots(result.released, folder)
-    card = render_card(loaded.config, splits, result, sources, plots)
+    plots = write_plots(report, folder)
+    rows = [StepRow(r.name, r.rows_in, r.rows_out, r.removed) for r in reports]
+    card = render_card(loaded.config, written.splits, report, rows, sources, unknown, rows_read, plots)
     (folder / "README.md").write_text(card, encoding="utf-8")
-    for entry in inputs:
-        entry.pop("records")
-    write_json(folder / "manifest.json", manifest(loaded, result, inputs, file_table(folder)))
-    return splits
+    write_json(folder / "manifest.json", manifest(loaded, report, rows_read, inputs, file_table(folder)))
 
 
-def input_fingerprints(loaded: LoadedConfig, result: BuildResult) -> list[dict[str, Any]]:
-    """sha256 and size of every input file, with how many records it gave."""
-    rows = pl.concat([result.released, result.removed], how="diagonal_relaxed")
-    counts = {
-        (source, file): n for source, file, n in rows.group_by("source_name", "source_file").len().iter_rows()
+def input_fingerprints(loaded: LoadedConfig) -> list[dict[str, Any]]:
+    """sha256 and size of every input file, by source."""
+    return [
+        {
+            "source": source.name,
+            "path": relative_name(path, loaded.root),
+            "sha256": sha256_file(path),
+            "bytes": path.stat().st_size,
+        }
+        for source in loaded.config.sources
+        for path in list_files(source, loaded.root)
+    ]
+
+
+def fingerprint(loaded: LoadedConfig, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+    """What finished work depends on: this corpus, the whole config (batch limits cut the parts),
+    the inputs' bytes and the libraries that shape them."""
+    return {
+        "corpus": __version__,
+        "config": loaded.config.model_dump(mode="json"),
+        "inputs": inputs,
+        "libraries": {name: package_version(name) for name in SHAPING_LIBRARIES},
+        "language_model": model_sha256(),
+        "language_lexicons": lexicons_sha256(),
     }
-    entries = []
-    for source in loaded.config.sources:
-        for path in list_files(source, loaded.root):
-            name = relative_name(path, loaded.root)
-            entries.append(
-                {
-                    "source": source.name,
-                    "path": name,
-                    "sha256": sha256_file(path),
-                    "bytes": path.stat().st_size,
-                    "records": counts.get((source.name, name), 0),
-                }
-            )
-    return entries
 
 
 def manifest(
-    loaded: LoadedConfig, result: BuildResult, inputs: list[dict[str, Any]], files: dict[str, Any]
+    loaded: LoadedConfig, report: Report, rows_read: int, inputs: list[dict[str, Any]], files: dict[str, Any]
 ) -> dict[str, Any]:
-    """Everything needed to reproduce or verify the release; no timestamps, no machine paths."""
+    """Everything needed to reproduce or verify the release; no timestamps, no machine paths, and
+    nothing of how it was run (engine, workers, batches), which never changes its bytes."""
     return {
         "name": loaded.config.name,
         "version": loaded.config.release_version,
         "corpus_version": __version__,
-        "config": loaded.config.model_dump(mode="json"),
+        "config": loaded.shaping,
         "config_sha256": loaded.sha256,
         "inputs": inputs,
         "libraries": {name: package_version(name) for name in SHAPING_LIBRARIES},
         "python": platform.python_version(),
         "language_model_sha256": model_sha256(),
         "language_lexicons_sha256": lexicons_sha256(),
-        "rows": {
-            "read": result.rows_read,
-            "released": result.released.height,
-            "removed": result.removed.height,
-        },
+        "rows": {"read": rows_read, "released": report.released, "removed": report.removed},
         "files": files,
     }

@@ -16,12 +16,11 @@ import datasets
 import polars as pl
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from corpus.boilerplate import furniture_counts
 from corpus.config import Config
 from corpus.errors import ReleaseError
-from corpus.release import SPLITS, Split, arrow_table
-from corpus.runner import BuildResult
-from corpus.schema import RELEASED
+from corpus.release.report import Report
+from corpus.release.shards import SPLITS, Split, arrow_table
+from corpus.schema import RELEASED, conform
 
 TEMPLATE = "dataset_card.md.j2"
 # Language codes the hub understands; `und` is not one, so it is left out of `language:`.
@@ -86,9 +85,9 @@ def split_names(splits: Iterable[Split]) -> list[str]:
     return [name for name in SPLITS if name in present]
 
 
-def card_metadata(config: Config, splits: list[Split], released: pl.DataFrame) -> DatasetCardData:
+def card_metadata(config: Config, splits: list[Split], released: int) -> DatasetCardData:
     """Hub metadata: one config per language plus the default `all`, with sizes per split."""
-    features = datasets.Features.from_arrow_schema(arrow_table(released.head(0), RELEASED).schema)
+    features = datasets.Features.from_arrow_schema(arrow_table(conform(pl.DataFrame()), RELEASED).schema)
     configs: list[dict[str, Any]] = [
         {
             "config_name": "all",
@@ -106,7 +105,7 @@ def card_metadata(config: Config, splits: list[Split], released: pl.DataFrame) -
         language=sorted({HUB_CODE.get(s.language, s.language) for s in languages(splits)} - NOT_A_LANGUAGE),
         license=config.release.license,
         pretty_name=config.release.pretty_name,
-        size_categories=[size_category(released.height)],
+        size_categories=[size_category(released)],
         task_categories=config.release.task_categories,
         configs=configs,
         dataset_info=info,
@@ -131,64 +130,58 @@ def _info(name: str, features: datasets.Features, splits: list[Split]) -> dict[s
     }
 
 
-def _counts(frame: pl.DataFrame, column: str) -> list[tuple[str, int]]:
-    """Documents per value of a list column (`repairs`, `furniture`), most frequent first."""
-    return list(
-        frame.select(pl.col(column).list.unique())
-        .explode(column)
-        .drop_nulls()
-        .group_by(column)
-        .len()
-        .sort(["len", column], descending=[True, False])
-        .iter_rows()
-    )
-
-
-def _outlets(released: pl.DataFrame) -> tuple[list[dict[str, Any]], tuple[int, int]]:
+def _outlets(report: Report) -> tuple[list[dict[str, Any]], tuple[int, int]]:
     """The top outlets by documents, and (outlets, documents) of the rest."""
-    counts = released.group_by("source", "country").len().sort(["len", "source"], descending=[True, False])
-    rest = counts.slice(TOP_OUTLETS)
-    return list(counts.head(TOP_OUTLETS).iter_rows(named=True)), (rest.height, int(rest["len"].sum() or 0))
+    counts = sorted(report.outlets.items(), key=lambda item: (-item[1], item[0][0] or "", item[0][1] or ""))
+    top = [{"source": s, "country": c, "len": n} for (s, c), n in counts[:TOP_OUTLETS]]
+    rest = counts[TOP_OUTLETS:]
+    return top, (len(rest), sum(n for _, n in rest))
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One step of the card's processing table."""
+
+    name: str
+    rows_in: int
+    rows_out: int
+    removed: dict[str, int]
 
 
 def render_card(
     config: Config,
     splits: list[Split],
-    result: BuildResult,
+    report: Report,
+    steps: list[StepRow],
     sources: list[dict[str, Any]],
+    unknown_outlets: list[tuple[str, int]],
+    rows_read: int,
     plots: dict[str, str] | None = None,
 ) -> str:
     """The full README.md of a release."""
-    removed, released = result.removed, result.released
-    everything = pl.concat([released.select("repairs", "furniture"), removed.select("repairs", "furniture")])
-    reasons = (
-        removed.group_by("removed_reason").len().sort("removed_reason").iter_rows() if removed.height else []
-    )
-    outlets, other_outlets = _outlets(released)
-    dates = released["published_date"].drop_nulls()
+    outlets, other_outlets = _outlets(report)
+    first, last = report.first_date, report.last_date
     card = DatasetCard.from_template(
-        card_metadata(config, splits, released),
+        card_metadata(config, splits, report.released),
         template_path=str(template_path()),
         config=config,
         splits=splits,
         split_names=split_names(splits),
         languages=languages(splits),
-        steps=result.steps,
-        reasons=list(reasons),
+        steps=steps,
+        reasons=report.removed_reasons(),
         outlets=outlets,
         other_outlets=other_outlets,
-        furniture=list(furniture_counts(everything).iter_rows()),
-        date_issues=list(
-            released.group_by("published_issue").len().drop_nulls().sort("published_issue").iter_rows()
-        ),
-        unknown_outlets=result.unknown_outlets,
-        repairs=_counts(everything, "repairs"),
+        furniture=report.furniture(),
+        date_issues=sorted(report.date_issues.items()),
+        unknown_outlets=unknown_outlets,
+        repairs=report.repair_counts(),
         sources=sources,
-        rows_read=result.rows_read,
-        released=released.height,
-        removed=removed.height,
-        undated=released["published_date"].null_count(),
-        date_range=(str(dates.min()), str(dates.max())) if dates.len() else None,
+        rows_read=rows_read,
+        released=report.released,
+        removed=report.removed,
+        undated=report.undated,
+        date_range=(str(first), str(last)) if first is not None and last is not None else None,
         version=config.release_version,
         plots=plots or {},
         changelog_start=CHANGELOG_START,

@@ -5,20 +5,32 @@ Exit codes: 0 success, 1 data or release problem, 2 usage or config problem.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
-from corpus.boilerplate import furniture_counts
-from corpus.build import BuildSummary, build
+from corpus.build import BuildSummary, Options, build
 from corpus.card import languages, split_names
+from corpus.engine.progress import silent
 from corpus.errors import CorpusError
 from corpus.release.diff import ReleaseDiff, diff_releases, write_changelog
 from corpus.release.publish import format_plan, plan_publish, publish_release
@@ -49,13 +61,25 @@ def build_command(
         bool, typer.Option("--force", help="Replace an existing version with different content")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the release path")] = False,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Discard finished work of an interrupted build and start over")
+    ] = False,
+    keep_work: Annotated[
+        bool, typer.Option("--keep-work", help="Keep the work folder after the release is written")
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Processes for per-document steps (default: all cores)"),
+    ] = None,
 ) -> None:
-    """Build a release from a config.
+    """Build a release from a config; an interrupted build resumes where it stopped.
 
     Example: corpus build configs/maghreb.yaml --out out
     """
+    options = Options(force=force, fresh=fresh, keep_work=keep_work, workers=workers)
     with _errors():
-        summary = build(config, out_dir, force=force, progress=None if quiet else _progress)
+        shown = not quiet and err.is_terminal
+        summary = build(config, out_dir, options, progress=RichProgress(err) if shown else silent)
     if quiet:
         print(summary.path)
         return
@@ -154,17 +178,46 @@ def _print_diff(result: ReleaseDiff) -> None:
     out.print(table)
 
 
-@contextmanager
-def _progress(name: str) -> Iterator[None]:
-    with err.status(f"{name} ...", spinner="dots"):
-        yield
+class RateColumn(ProgressColumn):
+    """Items per second (`docs/s`, `MB/s`) from rich's speed estimate."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if speed is None:
+            return Text("")
+        if self.unit == "bytes":
+            return Text(f"{speed / 1e6:,.1f} MB/s")
+        return Text(f"{speed:,.0f} {self.unit}/s")
+
+
+class RichProgress:
+    """A bar per pass (done of the total, rate, time left) and a spinner per decision, on stderr."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    @contextmanager
+    def task(self, label: str, total: int, unit: str) -> Iterator[Callable[[int], None]]:
+        if total:
+            done = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
+            columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), done, RateColumn(unit)]
+            columns.append(TimeRemainingColumn())
+        else:
+            columns = [SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()]
+        with Progress(*columns, console=self.console, transient=True) as bar:
+            task = bar.add_task(escape(label), total=total or None)
+            yield lambda n: bar.advance(task, n)
 
 
 def _print_summary(summary: BuildSummary) -> None:
     table = Table(title="steps", title_justify="left")
     for column in ("step", "rows in", "rows out", "removed", "seconds"):
         table.add_column(column, justify="left" if column in ("step", "removed") else "right")
-    for step in summary.result.steps:
+    for step in summary.steps:
         removed = ", ".join(f"{reason} {n}" for reason, n in step.removed.items())
         table.add_row(step.name, str(step.rows_in), str(step.rows_out), removed, f"{step.seconds:.2f}")
     out.print(table)
@@ -173,16 +226,20 @@ def _print_summary(summary: BuildSummary) -> None:
         f"{name} {sum(s.num_examples for s in summary.splits if s.name == name)}"
         for name in split_names(summary.splits)
     )
-    result = summary.result
-    out.print(f"released {result.released.height} of {result.rows_read} rows ({per_language})")
-    out.print(f"splits: {per_split}", highlight=False)
-    everything = pl.concat([result.released.select("furniture"), result.removed.select("furniture")])
-    pieces = ", ".join(f"{kind} {n}" for kind, n, _ in furniture_counts(everything).iter_rows())
+    report = summary.report
+    out.print(f"released {report.released} of {summary.rows_read} rows ({per_language})")
+    out.print(f"splits: {per_split or 'none'}", highlight=False)
+    pieces = ", ".join(f"{kind} {n}" for kind, n, _ in report.furniture())
     out.print(f"furniture removed: {pieces or 'none'}", highlight=False)
-    issues = result.released["published_issue"].drop_nulls().value_counts(sort=True).iter_rows()
+    issues = sorted(report.date_issues.items(), key=lambda item: (-item[1], item[0]))
     out.print(f"undated documents: {', '.join(f'{r} {n}' for r, n in issues) or 'none'}", highlight=False)
-    if result.unknown_outlets:
-        unknown = ", ".join(f"{name} {n}" for name, n in result.unknown_outlets[:10])
-        more = f" and {len(result.unknown_outlets) - 10} more" if len(result.unknown_outlets) > 10 else ""
+    legacy = {name: n for name, n in report.encodings.items() if name not in ("utf-8", "parquet")}
+    if legacy:
+        out.print(
+            f"decoded from legacy code pages: {', '.join(f'{k} {n}' for k, n in sorted(legacy.items()))}"
+        )
+    if summary.unknown_outlets:
+        unknown = ", ".join(f"{name} {n}" for name, n in summary.unknown_outlets[:10])
+        more = f" and {len(summary.unknown_outlets) - 10} more" if len(summary.unknown_outlets) > 10 else ""
         out.print(f"outlets not in the registry: {escape(unknown)}{more}", highlight=False)
     out.print(f"release {summary.status}: {summary.path}", highlight=False)

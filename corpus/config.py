@@ -64,6 +64,12 @@ class FilenameFields(Section):
 class SourceConfig(Section):
     """One input: a kind, a path or glob, and which input columns feed which canonical fields."""
 
+    @model_validator(mode="after")
+    def _records_for_json(self) -> SourceConfig:
+        if self.records is not None and self.kind != "json":
+            raise ValueError(f"records: only for kind json (this source is {self.kind})")
+        return self
+
     name: str
     kind: Literal["pages", "text", "jsonl", "json", "csv", "parquet"]
     path: str  # file, folder or glob, relative to the config file
@@ -101,11 +107,30 @@ class RepairConfig(Section):
     strip_tatweel: bool = True
 
 
+class QualityConfig(Section):
+    """What makes a record unfit to release, checked on input (`screen`) and after furniture
+    removal (`quality`): too long, binary, empty, repetitive."""
+
+    # Longer records (text or title, in characters) are removed as `too_long` before any step reads
+    # them: every step is linear, but a 5-million-character "article" is a dump or a scraper bug (the
+    # longest real article in the shared scrapes is 43,423 characters).
+    max_document_chars: int = Field(default=5_000_000, ge=1)
+    # A record whose characters are more than this share control characters (NUL, C0 but tab and
+    # newlines, C1) or U+FFFD is `binary`: an executable or image saved as text. Real scrapes have none.
+    max_control_share: Fraction = 0.02
+    # Documents with fewer characters than this after furniture removal are removed as `empty`.
+    min_chars: int = Field(default=1, ge=0)
+    # ... and so are those with fewer letters: invisible characters, punctuation and digits alone
+    # carry nothing to train on.
+    min_letters: int = Field(default=1, ge=0)
+    # A document of at least 4 letters whose first letter makes more than this share of its visible
+    # characters is `repetitive` ("ههههههههه", "aaaaaaa"); the most repetitive real comment is 0.38.
+    max_letter_share: Fraction = 0.6
+
+
 class BoilerplateConfig(Section):
     # Known furniture (regexes), a YAML file relative to the config: removed wherever they match.
     patterns: str | None = "boilerplate.yaml"
-    # Documents with fewer characters than this after stripping are removed as `empty`.
-    min_chars: int = Field(default=1, ge=0)
     # Remove segments (lines, cut after each sentence end) that recur across an outlet or crawl.
     recurring: bool = True
     # A segment in this many distinct documents (canonical URLs, else titles) of one outlet or one crawl
@@ -243,12 +268,25 @@ class ReleaseConfig(Section):
         return self
 
 
+class ExecutionConfig(Section):
+    """How a build runs; none of it changes the release's bytes (it is left out of the manifest)."""
+
+    # Processes running the per-document steps; null: one per core.
+    workers: int | None = Field(default=None, ge=1)
+    # Documents per batch: a worker holds one batch (and ~15x its text while the steps run).
+    batch_rows: int = Field(default=20_000, ge=1)
+    # ... and characters of text per batch: 16 million keep a worker near 300 MB.
+    batch_bytes: int = Field(default=16_000_000, ge=1)
+
+
 class Config(Section):
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
     version: Annotated[str, Field(pattern=r"^v?\d+\.\d+\.\d+$")]
-    # Local is the only engine this version ships; the steps are written to run on batches for more.
+    # `local`: batches on a pool of processes on this machine.
     engine: Literal["local"] = "local"
+    execution: ExecutionConfig = ExecutionConfig()
     sources: list[SourceConfig]
+    quality: QualityConfig = QualityConfig()
     repair: RepairConfig = RepairConfig()
     boilerplate: BoilerplateConfig = BoilerplateConfig()
     metadata: MetadataConfig = MetadataConfig()
@@ -283,8 +321,13 @@ class LoadedConfig(BaseModel):
         return absolute(self.root / relative)
 
     @property
+    def shaping(self) -> dict[str, Any]:
+        """The config without what only says how to run it (engine, execution)."""
+        return self.config.model_dump(mode="json", exclude={"engine", "execution"})
+
+    @property
     def sha256(self) -> str:
-        canonical = json.dumps(self.config.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        canonical = json.dumps(self.shaping, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -47,6 +47,7 @@ DERIVED: dict[str, pl.DataType] = {
 # Filled by steps that remove rows; never released.
 LEDGER: dict[str, pl.DataType] = {
     "removed_reason": pl.String(),
+    "removed_detail": pl.String(),  # the reason in words: which byte, how long, how many controls
     "removed_step": pl.String(),
     "dup_of": pl.String(),
     "similarity": pl.Float64(),
@@ -82,7 +83,15 @@ RELEASED = [
     "encoding",
 ]
 
-REMOVED = [*RELEASED, "removed_step", "removed_reason", "dup_of", "similarity", "dup_release"]
+REMOVED = [
+    *RELEASED,
+    "removed_step",
+    "removed_reason",
+    "removed_detail",
+    "dup_of",
+    "similarity",
+    "dup_release",
+]
 
 
 def conform(frame: pl.DataFrame) -> pl.DataFrame:

@@ -18,8 +18,9 @@ from pathlib import Path
 import polars as pl
 
 from corpus.config import load_config
+from corpus.engine.memory import run_steps
 from corpus.language import language_sample
-from corpus.runner import plan_steps, run_steps
+from corpus.pipeline import plan
 from corpus.sources import read_sources
 from tests.conftest import write_config
 
@@ -35,8 +36,8 @@ MIN_ARABIC_LETTERS = 50
 def prepared(folder: Path, sources: list[str], data: Path) -> pl.DataFrame:
     """Rows of some configs/real.yaml sources after the steps that precede `language`."""
     loaded = load_config(write_config(folder, sources, data=data))
-    steps = plan_steps(loaded)
-    before = steps[: [name for name, _ in steps].index("language")]
+    steps = plan(loaded).steps
+    before = steps[: [step.name for step in steps].index("language")]
     return run_steps(read_sources(loaded), before).released
 
 

@@ -49,9 +49,9 @@ def test_skipped_lines_are_accounted_for(shared_data: Path, tmp_path: Path) -> N
         f"  - {{name: yab, kind: jsonl, path: {dump}, columns: {{text: content}}, on_bad_record: skip}}\n",
     )
     summary = build(config, tmp_path / "out")
-    result = summary.result
+    result = summary
     assert result.rows_read == sum(1 for line in lines if line.strip())
-    bad = result.removed.filter(pl.col("removed_reason") == "bad_record")
+    bad = result.removed().filter(pl.col("removed_reason") == "bad_record")
     # "[", "][", "]" and every object line followed by a comma are not JSON objects on their own.
     assert bad.height == sum(1 for line in lines if line.strip() and not line.rstrip().endswith("}"))
     assert set(bad["source_line"].to_list()) >= {1, 32, 200}

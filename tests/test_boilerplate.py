@@ -10,8 +10,9 @@ from pydantic import ValidationError
 
 from corpus.boilerplate import furniture_counts, load_furniture, strip_boilerplate
 from corpus.boilerplate.recurring import segments
-from corpus.config import BoilerplateConfig
+from corpus.config import BoilerplateConfig, QualityConfig
 from corpus.errors import ConfigError
+from corpus.quality import quality
 from tests.helpers import CONFIGS, FOOTER_AR, FOOTER_FR, MODAL_FR, NBSP, frame, page
 
 PATTERNS = load_furniture(CONFIGS / "boilerplate.yaml")
@@ -55,6 +56,11 @@ MEDIAS24_FURNITURE = (
 
 def stripped(texts: list[str], layouts: list[str], **columns: list) -> pl.DataFrame:
     return strip_boilerplate(frame(text=texts, layout=layouts, **columns), SECTION, PATTERNS)
+
+
+def checked(rows: pl.DataFrame, section: QualityConfig | None = None) -> pl.DataFrame:
+    """The quality step after furniture removal: documents left empty are removed there."""
+    return quality(rows, section or QualityConfig())
 
 
 def test_french_page_is_parsed() -> None:
@@ -171,22 +177,21 @@ def test_page_with_empty_body_is_marked_empty() -> None:
         [],
         FOOTER_FR,
     )
-    rows = stripped([text, FRENCH_PAGE], ["page", "page"])
+    rows = checked(stripped([text, FRENCH_PAGE], ["page", "page"]))
     assert rows["removed_reason"].to_list() == ["empty", None]
     assert rows["title"][0] == "Football : les Verts U23 en stage"
     assert rows["text"][0] == ""
 
 
 def test_text_that_is_only_furniture_is_empty() -> None:
-    rows = stripped([MEDIAS24_FURNITURE, "جميع الحقوق محفوظة."], ["record", "record"])
+    rows = checked(stripped([MEDIAS24_FURNITURE, "جميع الحقوق محفوظة."], ["record", "record"]))
     assert rows["removed_reason"].to_list() == ["empty", "empty"]
 
 
 def test_min_chars_removes_short_documents() -> None:
-    rows = strip_boilerplate(
+    rows = checked(
         frame(text=["court", "un texte assez long pour rester"], layout=["record", "record"]),
-        BoilerplateConfig(min_chars=10),
-        PATTERNS,
+        QualityConfig(min_chars=10),
     )
     assert rows["removed_reason"].to_list() == ["empty", None]
 
@@ -303,7 +308,7 @@ def test_document_that_was_only_recurring_furniture_is_empty() -> None:
     texts = [
         f"Article {i} sur le marché des changes et la dette publique." + " " + BRANDING for i in range(n)
     ]
-    rows = strip_boilerplate(articles(n + 1, text=[*texts, BRANDING]), SECTION, [])
+    rows = checked(strip_boilerplate(articles(n + 1, text=[*texts, BRANDING]), SECTION, []))
     assert rows["removed_reason"].to_list() == [None] * n + ["empty"]
 
 
@@ -330,7 +335,7 @@ def test_furniture_counts_per_kind() -> None:
 @given(st.lists(st.text(alphabet=st.sampled_from("ab .!?\n\tء"), max_size=60), min_size=1, max_size=8))
 def test_segments_give_the_text_back(texts: list[str]) -> None:
     parts = segments(frame(text=texts))
-    rebuilt = parts.group_by("_row", maintain_order=True).agg(pl.col("segment").str.join(""))
+    rebuilt = parts.group_by("_doc", maintain_order=True).agg(pl.col("segment").str.join(""))
     assert rebuilt["segment"].to_list() == texts
 
 

@@ -12,6 +12,7 @@ from huggingface_hub import DatasetCard
 
 from corpus.build import BuildSummary, build
 from corpus.release.plots import PLOTS, display_text, write_plots
+from corpus.release.report import Report
 from tests.helpers import MAGHREB, frame
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -25,6 +26,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> BuildSummary:
 @pytest.fixture(scope="module")
 def card_text(built: BuildSummary) -> str:
     return (built.path / "README.md").read_text(encoding="utf-8")
+
+
+def report_of(released: pl.DataFrame) -> Report:
+    """The totals a build folds from these released rows (nothing removed)."""
+    report = Report()
+    report.add(released.with_columns(_split=pl.lit("train")), released.clear())
+    return report
 
 
 def small_frame() -> pl.DataFrame:
@@ -49,23 +57,23 @@ def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
 
 
 def test_two_renders_of_the_plots_are_identical(tmp_path: Path) -> None:
-    first = write_plots(small_frame(), tmp_path / "one")
-    second = write_plots(small_frame(), tmp_path / "two")
+    first = write_plots(report_of(small_frame()), tmp_path / "one")
+    second = write_plots(report_of(small_frame()), tmp_path / "two")
     assert first == second == PLOTS
     for name in PLOTS.values():
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
 
 
 def test_plots_carry_no_software_or_time_metadata(tmp_path: Path) -> None:
-    write_plots(small_frame(), tmp_path)
+    write_plots(report_of(small_frame()), tmp_path)
     for name in PLOTS.values():
         kinds = {kind for kind, _ in png_chunks((tmp_path / name).read_bytes())}
         assert kinds.isdisjoint({b"tIME", b"tEXt", b"iTXt", b"zTXt"}), (name, kinds)
 
 
 def test_different_data_gives_a_different_plot(tmp_path: Path) -> None:
-    write_plots(small_frame(), tmp_path / "one")
-    write_plots(small_frame().head(3), tmp_path / "two")
+    write_plots(report_of(small_frame()), tmp_path / "one")
+    write_plots(report_of(small_frame().head(3)), tmp_path / "two")
     for name in PLOTS.values():
         assert (tmp_path / "one" / name).read_bytes() != (tmp_path / "two" / name).read_bytes(), name
 

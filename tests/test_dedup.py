@@ -10,8 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpus.config import DedupConfig
-from corpus.dedup import remove_exact, remove_near, remove_rescrapes
-from corpus.runner import run_steps
+from corpus.dedup import (
+    ExactDuplicates,
+    NearDuplicates,
+    Rescrapes,
+    remove_exact,
+    remove_near,
+    remove_rescrapes,
+)
+from corpus.engine.memory import run_steps
 from tests.helpers import UTC, frame
 
 SECTION = DedupConfig()
@@ -48,14 +55,8 @@ def outcome(rows: pl.DataFrame) -> set[tuple[str, str | None, str | None]]:
 
 
 def dedup_all(rows: pl.DataFrame, section: DedupConfig = SECTION) -> pl.DataFrame:
-    """The three dedup steps as the runner chains them; returns released and removed rows."""
-    steps = [
-        ("rescrape", lambda f: remove_rescrapes(f, section)),
-        ("exact_dedup", lambda f: remove_exact(f, section)),
-        ("near_dedup", lambda f: remove_near(f, section)),
-    ]
-    result = run_steps(rows, steps)
-    return pl.concat([result.released, result.removed], how="diagonal_relaxed")
+    """The three dedup phases in plan order; returns every row, removed ones marked."""
+    return run_steps(rows, [Rescrapes(section), ExactDuplicates(section), NearDuplicates(section)]).rows
 
 
 # Re-scrapes.

@@ -1,19 +1,27 @@
-"""Near duplicates: components of verified pairs, one survivor per component by the configured
-priority, audit columns, LSH parameters chosen for recall, and dedup against an earlier release."""
+"""Near duplicates: exactly verified pairs, star clusters in survivor order (no chaining), one
+survivor per cluster by the configured priority, audit columns, LSH parameters chosen for recall,
+and dedup against an earlier release."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from functools import partial
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from corpus.config import DedupConfig
-from corpus.dedup import load_earlier, remove_exact, remove_near, remove_rescrapes, write_signatures
-from corpus.runner import run_steps
+from corpus.dedup import (
+    ExactDuplicates,
+    NearDuplicates,
+    Rescrapes,
+    load_earlier,
+    remove_exact,
+    remove_near,
+    write_signatures,
+)
+from corpus.engine.memory import run_steps
 from tests.helpers import frame
 
 SECTION = DedupConfig()
@@ -47,7 +55,8 @@ def test_bands_and_rows_catch_pairs_below_the_threshold() -> None:
     assert 1 - (1 - floor ** (rows + 1)) ** wider < SECTION.candidate_recall
 
 
-def test_a_chain_is_one_component_with_one_survivor() -> None:
+def test_a_chain_keeps_its_ends_apart() -> None:
+    """A~B and B~C but A≁C: B goes with A (the best survivor), C is not removed for A."""
     a = story(1)
     b = a[:150] + edited(a[150:], 30, 2)  # A~B: the second half edited
     c = edited(b[:150], 30, 3) + b[150:]  # B~C: the first half edited, so C is further from A
@@ -59,9 +68,49 @@ def test_a_chain_is_one_component_with_one_survivor() -> None:
         published_date=[dt.date(2024, 1, d) for d in (1, 2, 3)],
     )
     out = remove_near(rows, SECTION)
-    assert out["removed_reason"].to_list() == [None, "near_duplicate", "near_duplicate"]
-    assert out["dup_of"].to_list() == [None, "a", "a"]  # the component's survivor, not the neighbour
-    assert out["similarity"][2] == pytest.approx(jaccard(a, c), abs=1e-4)  # to the survivor
+    assert out["removed_reason"].to_list() == [None, "near_duplicate", None]
+    assert out["dup_of"].to_list() == [None, "a", None]
+    assert out["similarity"][1] == pytest.approx(jaccard(a, b), abs=1e-4)
+
+
+def drifting_chain(seed: int, steps: int = 6, share: float = 0.02) -> list[list[str]]:
+    """A story edited `steps` times in a row, each edit replacing `share` of the words of the
+    last version at random positions (about J 0.82 from one version to the next)."""
+    rng = random.Random(seed)
+    versions = [story(seed)]
+    for _ in range(steps):
+        words = list(versions[-1])
+        for position in rng.sample(range(len(words)), round(share * len(words))):
+            words[position] = f"y{rng.randrange(10**6)}"
+        versions.append(words)
+    return versions
+
+
+def test_every_removal_is_within_the_threshold_of_its_survivor_on_drifting_chains() -> None:
+    """Chains like an article edited again and again: consecutive versions are near duplicates,
+    distant ones are not; every document removed is itself close to the one kept for it."""
+    ids, texts, days = [], [], []
+    for chain in range(8):
+        for position, words in enumerate(drifting_chain(chain + 7)):
+            ids.append(f"c{chain}v{position}")
+            texts.append(" ".join(words))
+            days.append(dt.date(2024, 3, 1 + position))
+    rows = frame(id=ids, text=texts, language=["fr"] * len(ids), published_date=days)
+    versions = {i: t.split() for i, t in zip(ids, texts, strict=True)}
+    far = [
+        (x, y)
+        for x in ids
+        for y in ids
+        if x < y and x[:2] == y[:2] and jaccard(versions[x], versions[y]) < SECTION.threshold
+    ]
+    assert far  # the chains do drift beyond the threshold
+    out = remove_near(rows, SECTION)
+    gone = out.filter(pl.col("removed_reason") == "near_duplicate")
+    assert gone.height > 0
+    for doc, survivor, similarity in gone.select("id", "dup_of", "similarity").iter_rows():
+        truth = jaccard(versions[doc], versions[survivor])
+        assert truth >= SECTION.threshold
+        assert similarity == pytest.approx(truth, abs=1e-4)
 
 
 def test_survivor_priority_date_then_outlet_then_length_then_id() -> None:
@@ -90,7 +139,7 @@ def clustered_corpus(stories: int = 12) -> pl.DataFrame:
         for v in range(s % 4 + 1):
             ids.append(f"s{s}v{v}")
             texts.append(" ".join(words if v == 0 else edited(words, 60 + v, s * 10 + v)))
-            days.append(dt.date(2024, 1, 1 + (s * 7 + v * 3) % 5))
+            days.append(dt.date(2024, 1, 1 + v + s % 3))  # the original is the earliest of its story
     return frame(id=ids, text=texts, language=["fr"] * len(ids), published_date=days)
 
 
@@ -104,27 +153,24 @@ def test_outcome_is_identical_under_shuffled_input() -> None:
         assert got["id"].to_list() == shuffled["id"].to_list()  # input order kept
         assert (
             got.sort("id")
-            .select("id", "removed_reason", "dup_of", "similarity", "minhash")
-            .equals(expected.select("id", "removed_reason", "dup_of", "similarity", "minhash"))
+            .select("id", "removed_reason", "dup_of", "similarity")
+            .equals(expected.select("id", "removed_reason", "dup_of", "similarity"))
         )
 
 
-def test_signatures_in_many_blocks_give_the_same_build(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Signatures are computed in blocks that become chunks of `minhash` (and an earlier release
-    is one more block); the runner splits such chunks one at a time. Tiny blocks change nothing."""
+def test_signatures_in_small_pieces_give_the_same_decisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signatures are computed a few documents at a time and band keys read a few bands at a time;
+    tiny pieces change nothing."""
     rows = clustered_corpus().sample(fraction=1.0, shuffle=True, seed=4)
-    steps = [
-        ("exact", partial(remove_exact, section=SECTION)),
-        ("near", partial(remove_near, section=SECTION)),
-    ]
+    steps = [ExactDuplicates(SECTION), NearDuplicates(SECTION)]
     one = run_steps(rows, steps)
-    monkeypatch.setattr("corpus.dedup.steps.BLOCK_ROWS", 3)
-    monkeypatch.setattr("corpus.dedup.steps.NORMALISE_DOCS", 2)
+    monkeypatch.setattr("corpus.dedup.phases.NORMALISE_DOCS", 2)
+    monkeypatch.setattr("corpus.dedup.near.BANDS_AT_ONCE", 3)
+    monkeypatch.setattr("corpus.dedup.near.GRAM_DOCS", 2)
+    monkeypatch.setattr("corpus.dedup.near.EXACT_BATCH_PAIRS", 1)
     many = run_steps(rows, steps)
-    assert many.released["minhash"].n_chunks() > 1
-    for mine, theirs in ((one.released, many.released), (one.removed, many.removed)):
-        assert mine.sort("id").equals(theirs.sort("id").rechunk())
-    assert one.released["minhash"].list.len().unique().to_list() == [SECTION.num_perm]
+    assert one.rows.equals(many.rows)
+    assert one.removed.height > 0
 
 
 def test_every_removed_row_names_its_survivor_and_similarity() -> None:
@@ -134,12 +180,12 @@ def test_every_removed_row_names_its_survivor_and_similarity() -> None:
     assert gone.height == clustered_corpus().height - 12
     assert set(gone["dup_of"].to_list()) <= kept
     assert gone["dup_of"].str.slice(0, 3).to_list() == gone["id"].str.slice(0, 3).to_list()
-    # Similarity is to the survivor (exact n-gram Jaccard): in a chain it can be below the threshold.
+    # Similarity is to the survivor (exact n-gram Jaccard), never below the threshold.
     text = dict(out.select("id", "text").iter_rows())
     for doc, survivor, similarity in gone.select("id", "dup_of", "similarity").iter_rows():
         assert similarity == pytest.approx(jaccard(text[doc].split(), text[survivor].split()), abs=1e-4)
+        assert similarity >= SECTION.threshold
     assert gone["dup_release"].null_count() == gone.height
-    assert out["minhash"].list.len().unique().to_list() == [SECTION.num_perm]
 
 
 def earlier_release(tmp_path: Path) -> Path:
@@ -169,12 +215,8 @@ def test_new_documents_against_an_earlier_release_name_its_version_and_id(tmp_pa
         # Earlier dates do not matter: the earlier release's document stays released.
         published_date=[dt.date(2023, 12, 1)] * 4,
     )
-    steps = [
-        (name, partial(step, section=SECTION, earlier=earlier))
-        for name, step in [("rescrape", remove_rescrapes), ("exact", remove_exact), ("near", remove_near)]
-    ]
-    result = run_steps(rows, steps)
-    gone = pl.concat([result.released, result.removed], how="diagonal_relaxed")
+    steps = [Rescrapes(SECTION, earlier), ExactDuplicates(SECTION, earlier), NearDuplicates(SECTION, earlier)]
+    gone = run_steps(rows, steps).rows
     audit = {r[0]: r[1:] for r in gone.select("id", "removed_reason", "dup_of", "dup_release").iter_rows()}
     assert audit == {
         "rescraped": ("rescrape", "old", "v0.1.0"),

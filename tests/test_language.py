@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corpus.config import LanguageConfig, load_config
+from corpus.engine.memory import run_steps
 from corpus.errors import ConfigError
 from corpus.language import detect_languages, identify_language, lexicons_sha256
 from corpus.language.arabizi import latin_probabilities
@@ -22,7 +23,7 @@ from corpus.language.darija import darija_probability
 from corpus.language.detect import classify_units
 from corpus.language.lexicon import group_words
 from corpus.language.paragraphs import split_units, vote
-from corpus.runner import plan_steps, run_steps
+from corpus.pipeline import plan
 from corpus.sources import read_sources
 from tests.helpers import frame
 
@@ -289,8 +290,8 @@ def test_config_rejects_tiny_units(tmp_path: Path) -> None:
 
 def test_embedded_sample_pages_get_their_languages() -> None:
     loaded = load_config(REPO / "configs" / "maghreb.yaml")
-    steps = plan_steps(loaded)
-    until = [name for name, _ in steps].index("language") + 1
+    steps = plan(loaded).steps
+    until = [step.name for step in steps].index("language") + 1
     rows = run_steps(read_sources(loaded), steps[:until]).released
     by_file = {Path(f).name: r for f, r in zip(rows["source_file"], rows.iter_rows(named=True), strict=True)}
     darija = by_file["025_darija_as3ar-ramadan.txt"]

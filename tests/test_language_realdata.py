@@ -53,7 +53,7 @@ def test_release_has_fr_ar_and_darija_configs(release: BuildSummary) -> None:
 
 
 def test_darija_in_the_release_comes_from_the_comments(release: BuildSummary) -> None:
-    darija = release.result.released.filter(pl.col("language") == "ary")
+    darija = release.released().filter(pl.col("language") == "ary")
     assert darija.height >= 50
     assert (darija["source_name"] == "hespress-comments").mean() >= 0.9
 

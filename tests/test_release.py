@@ -14,7 +14,7 @@ import pytest
 import yaml
 from huggingface_hub import DatasetCard
 
-from corpus.build import BuildSummary, build
+from corpus.build import BuildSummary, Options, build
 from corpus.errors import ReleaseError
 from corpus.release import sha256_file, write_splits
 from corpus.schema import RELEASED, REMOVED
@@ -179,7 +179,7 @@ def test_every_input_row_is_accounted_for(
     lineage = pl.concat([released, removed], how="diagonal_relaxed").select(
         "source_name", "source_file", "source_line"
     )
-    assert lineage.height == built.result.rows_read
+    assert lineage.height == built.rows_read
     assert not lineage.is_duplicated().any()
 
 
@@ -273,7 +273,7 @@ def test_same_version_again_is_unchanged(release: Path) -> None:
     assert again.status == "unchanged"
     assert again.path == release
     assert release_files(release) == before
-    assert [p.name for p in release.parent.iterdir()] == [release.name]  # no staging left
+    assert [p.name for p in release.parent.iterdir()] == [release.name]  # no staging or work left
 
 
 def changed_config(folder: Path, name: str = "changed.yaml", metadata: dict | None = None, **release) -> Path:
@@ -305,9 +305,10 @@ def test_changed_content_same_version_needs_force(release: Path, tmp_path: Path)
     assert "--force" in str(caught.value)
     assert "README.md" in str(caught.value)
     assert release_files(target) == before  # left alone
-    assert sorted(p.name for p in target.parent.iterdir()) == ["v0.1.0"]  # no staging left
+    # No staging left; the finished work stays, so the same build with --force reuses it.
+    assert sorted(p.name for p in target.parent.iterdir()) == [".work-v0.1.0", "v0.1.0"]
 
-    replaced = build(config, out, force=True)
+    replaced = build(config, out, Options(force=True))
     assert replaced.status == "replaced"
     assert replaced.path == target
     assert "A different description" in (target / "README.md").read_text(encoding="utf-8")

@@ -9,11 +9,13 @@ import polars as pl
 import pytest
 
 from corpus.config import SourceConfig, load_config
+from corpus.engine.memory import run_steps
 from corpus.errors import SourceError
-from corpus.runner import Step, plan_steps, run_steps
+from corpus.pipeline import plan
 from corpus.schema import RAW
 from corpus.sources import list_files, read_source
 from corpus.sources.decode import decode
+from corpus.step import Step
 from tests.helpers import CONFIGS
 
 ARABIC = (
@@ -42,7 +44,7 @@ def pipeline_step(tmp_path: Path, name: str) -> Step:
         f"metadata: {{outlets: {CONFIGS / 'outlets.yaml'}}}\n",
         encoding="utf-8",
     )
-    return dict(plan_steps(load_config(config)))[name]
+    return next(step for step in plan(load_config(config)).steps if step.name == name)
 
 
 def test_bad_jsonl_line_names_file_and_line(tmp_path: Path) -> None:
@@ -68,7 +70,7 @@ def test_skip_keeps_bad_line_with_reader_error(tmp_path: Path) -> None:
     assert "not valid JSON" in rows["reader_error"][1]
     assert rows["text"].to_list() == ["un", "{not json", "deux"]
     # The pipeline's read step sends the bad record to the ledger with reason `bad_record`.
-    result = run_steps(rows, [("read", pipeline_step(tmp_path, "read"))])
+    result = run_steps(rows, [pipeline_step(tmp_path, "read")])
     assert result.removed["removed_reason"].to_list() == ["bad_record"]
     assert result.removed["source_line"].to_list() == [2]
     assert result.released["text"].to_list() == ["un", "deux"]

@@ -3,23 +3,21 @@
 As CCNet does for paragraphs, we hash normalised text units and count them over the corpus.
 The unit is a *segment*: a line, further cut after each sentence end. Lines alone do not work:
 the financial scrapes carry no newlines at all, their furniture ("Suivez la chaîne … WhatsApp",
-copyright notices) sits inline at the end of one long line. Two phases, so batches could run
-the first on a distributed engine and the second per document:
+copyright notices) sits inline at the end of one long line. A phase (see `corpus.pipeline`):
 
-1. `recurring_segments` (corpus-wide): for each group (an outlet; a crawl, i.e. one source and
-   scrape day or folder) and each segment hash, the number of *distinct documents* carrying it.
-   Documents are told apart by canonical URL (plus record key), else title: re-scrapes of one
-   article keep their URL, so they count once and their sentences are not furniture. Counting
-   by title first was tried and dropped: titles repeat across different stories (and, in the
-   generated benchmark corpora, come from a small pool), which shrinks each group's document
-   count until every sentence looks frequent.
-2. `drop_recurring` (per document): remove the segments flagged in the document's groups, if
-   they sit in a run of flagged segments that reaches the start or the end of the document.
-   Furniture is at the edges; a real sentence that happens to recur (a quote, a stock phrase)
-   is usually in the middle. On 3,000 generated pages (`pytest -m benchmark
-   tests/benchmarks/bench_pages.py -s`) the edge rule cut content lines wrongly removed from 24
-   to 7 of 17,576; the price: with every byline deleted (no page parses), 75.6% of furniture
-   lines go instead of 97.1%, as a ticker below `min_share` keeps the modal off the edge.
+1. `keys` (per batch): for each live document its groups (an outlet: the registry's canonical
+   name; a crawl: one source and scrape day, else folder), its identity (canonical URL plus record
+   key, else title) and the hashes of its segments, split into partitions by hash.
+2. `decide` (corpus-wide, one partition at a time, so memory is a fraction of the keys): the number
+   of *distinct documents* of each group carrying each segment; a segment in at least
+   `min_documents` of them and `min_share` of its group is furniture. Re-scrapes of one article
+   keep their URL, so they count once and their sentences are not furniture. Counting by title
+   first was tried and dropped: titles repeat across different stories.
+3. `apply` (per batch): remove flagged segments of the document's groups when they sit in a run of
+   flagged segments reaching the start or the end of the document. Furniture is at the edges; a real
+   sentence that recurs (a quote, a stock phrase) is usually in the middle. On 3,000 generated
+   pages (`pytest -m benchmark tests/benchmarks/bench_pages.py -s`) the edge rule cut content
+   lines wrongly removed from 24 to 7 of 17,576.
 """
 
 from __future__ import annotations
@@ -28,87 +26,123 @@ import polars as pl
 
 from corpus.boilerplate.patterns import tidy_whitespace
 from corpus.config import BoilerplateConfig
+from corpus.metadata.outlets import outlet_key
 from corpus.metadata.urls import canonical_urls
+from corpus.step import Keys, KeyStore
 
 _CUT = "\x1f"
 # A segment ends after a newline run, or after a sentence end and the blanks that follow it.
 SEGMENT_END = r"\n+|[.!?؟…][»”\"')]*[ \t]+"
+# Partitions of the keys by segment hash (documents by identity): `decide` holds one at a time.
+PARTITIONS = 16
+KINDS = ("outlet", "crawl")
+
+
+def _groups(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per row: `outlet` and `crawl` group hashes and the `document` identity hash."""
+    outlet = pl.coalesce(pl.col("source"), pl.col("source_raw"))
+    day = pl.coalesce(pl.col("scraped_at").dt.strftime("%Y-%m-%d"), pl.col("scraped_raw").str.slice(0, 10))
+    crawl = pl.coalesce(day, pl.col("source_file").str.replace(r"/?[^/]*$", ""))
+    urls = frame["url"]
+    missing = urls.is_null() & frame["url_raw"].is_not_null()
+    if missing.any():  # before the metadata step (unit tests): canonicalise here
+        urls = urls.scatter(missing.arg_true(), canonical_urls(frame["url_raw"].filter(missing)))
+    url = pl.lit(urls)
+    identity = pl.coalesce(pl.concat_str(url, pl.col("key").fill_null(""), separator=_CUT), "title", "text")
+    return frame.select(
+        outlet=pl.concat_str(pl.col("source_name"), outlet_key(outlet).fill_null(""), separator=_CUT).hash(3),
+        crawl=pl.concat_str(pl.col("source_name"), crawl.fill_null(""), separator=_CUT).hash(3),
+        document=identity.hash(1),
+    )
 
 
 def segments(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per segment: `_row`, `segment` (text with its trailing separator), `hash`, groups.
-
-    Concatenating a document's segments in order gives back its text exactly.
-    """
-    outlet = pl.col("source_raw").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]", "")
-    crawl = pl.coalesce(
-        pl.col("scraped_raw").str.slice(0, 10), pl.col("source_file").str.replace(r"/?[^/]*$", "")
-    )
-    url = canonical_urls(frame["url_raw"])
-    identity = pl.coalesce(
-        pl.concat_str(pl.lit(url), pl.col("key").fill_null(""), separator="\x1f"), "title", "text"
-    )
+    """One row per segment: `_doc` (row in `frame`), `segment` (text with its trailing separator),
+    `hash`, `chars` (letters and digits). Concatenating a document's segments gives its text."""
     pieces = pl.col("text").fill_null("").str.replace_all(SEGMENT_END, "${0}" + _CUT).str.split(_CUT)
-    out = frame.select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
-        pl.concat_str(pl.col("source_name"), outlet, separator="\x1f").alias("outlet"),
-        pl.concat_str(pl.col("source_name"), crawl.fill_null(""), separator="\x1f").alias("crawl"),
-        identity.hash(1).alias("document"),
-        pieces.alias("segment"),
-    ).explode("segment")
+    out = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_doc"), pieces.alias("segment"))
+    out = out.explode("segment")
     key = pl.col("segment").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", "")
     return out.with_columns(hash=key.hash(2), chars=key.str.len_chars())
 
 
-def recurring_segments(parts: pl.DataFrame, section: BoilerplateConfig) -> pl.DataFrame:
-    """Corpus-wide phase over `segments(frame)`: (kind, group, hash) of segments in enough
-    distinct documents of a group."""
-    parts = parts.filter(pl.col("chars") >= section.min_segment_chars)
-    found = []
-    for kind in ("outlet", "crawl"):
-        counted = (
-            parts.filter(pl.col(kind).is_not_null())
-            .group_by(kind, "hash")
-            .agg(pl.col("document").n_unique().alias("documents"))
-            .join(
-                parts.group_by(kind).agg(pl.col("document").n_unique().alias("group_documents")),
-                on=kind,
+class RecurringFurniture:
+    """The recurring-furniture phase (see the module docstring)."""
+
+    name = "recurring"
+    rewrites = True
+
+    def __init__(self, section: BoilerplateConfig) -> None:
+        self.section = section
+
+    def keys(self, batch: pl.DataFrame) -> Keys:
+        """Document rows (`hash` null) and segment rows of long enough segments, by partition."""
+        groups = _groups(batch).with_row_index("_doc")
+        parts = segments(batch).filter(pl.col("chars") >= self.section.min_segment_chars)
+        rows = pl.concat(
+            [
+                groups.with_columns(hash=pl.lit(None, pl.UInt64)),
+                parts.select("_doc", "hash").join(groups, on="_doc", how="left"),
+            ],
+            how="diagonal",
+        )
+        partition = pl.coalesce("hash", "document") % PARTITIONS
+        frame = rows.select(
+            pl.col("outlet", "crawl", "document", "hash"), _partition=partition.cast(pl.UInt8)
+        )
+        return Keys(frame.sort("_partition"))
+
+    def decide(self, store: KeyStore) -> pl.DataFrame:
+        """(kind, group, hash) of the segments in enough distinct documents of a group."""
+        totals: dict[str, list[pl.DataFrame]] = {kind: [] for kind in KINDS}
+        counted: dict[str, list[pl.DataFrame]] = {kind: [] for kind in KINDS}
+        for rows in store.partitions():
+            documents, found = (
+                rows.filter(pl.col("hash").is_null()),
+                rows.filter(pl.col("hash").is_not_null()),
             )
-        )
-        flagged = counted.filter(
-            (pl.col("documents") >= section.min_documents)
-            & (pl.col("documents") >= section.min_share * pl.col("group_documents"))
-        )
-        found.append(flagged.select(pl.lit(kind).alias("kind"), pl.col(kind).alias("group"), "hash"))
-    return pl.concat(found).sort("kind", "group", "hash")
+            for kind in KINDS:
+                totals[kind].append(documents.group_by(kind).agg(pl.col("document").n_unique().alias("n")))
+                counts = found.group_by(kind, "hash").agg(pl.col("document").n_unique().alias("documents"))
+                counted[kind].append(counts.filter(pl.col("documents") >= self.section.min_documents))
+        flagged = []
+        for kind in KINDS:
+            size = pl.concat(totals[kind]).group_by(kind).agg(group_documents=pl.col("n").sum())
+            often = pl.concat(counted[kind]).join(size, on=kind)
+            often = often.filter(pl.col("documents") >= self.section.min_share * pl.col("group_documents"))
+            flagged.append(often.select(pl.lit(kind).alias("kind"), pl.col(kind).alias("group"), "hash"))
+        return pl.concat(flagged).sort("kind", "group", "hash")
 
-
-def drop_recurring(
-    frame: pl.DataFrame, parts: pl.DataFrame, recurring: pl.DataFrame, section: BoilerplateConfig
-) -> pl.DataFrame:
-    """Per-document phase: remove flagged segments at the document's edges; `furniture` gains
-    `recurring_<kind>` per segment removed."""
-    parts = parts.with_columns(pl.int_range(pl.len()).alias("_order"))
-    for kind in ("outlet", "crawl"):
-        flags = recurring.filter(pl.col("kind") == kind).select(
-            pl.col("group").alias(kind), "hash", pl.lit(f"recurring_{kind}").alias(f"_{kind}")
+    def apply(self, batch: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
+        """Remove flagged segments at the document's edges; `furniture` gains `recurring_<kind>`
+        per segment removed."""
+        if decisions.height == 0 or batch.height == 0:
+            return batch
+        parts = segments(batch).join(_groups(batch).with_row_index("_doc"), on="_doc", how="left")
+        parts = parts.with_columns(pl.int_range(pl.len()).alias("_order"))
+        for kind in KINDS:
+            flags = decisions.filter(pl.col("kind") == kind).select(
+                pl.col("group").alias(kind), "hash", pl.lit(f"recurring_{kind}").alias(f"_{kind}")
+            )
+            parts = parts.join(flags, on=[kind, "hash"], how="left")
+        parts = parts.sort("_order").with_columns(flag=pl.coalesce("_outlet", "_crawl"))
+        # Short segments neither count nor break a run of furniture.
+        in_run = (pl.col("flag").is_not_null() | (pl.col("chars") < self.section.min_segment_chars)).cast(
+            pl.Int8
         )
-        parts = parts.join(flags, on=[kind, "hash"], how="left")
-    parts = parts.sort("_order").with_columns(flag=pl.coalesce("_outlet", "_crawl"))
-    # Furniture sits at the edges (ticker above, tails below): only flagged segments in a run that
-    # reaches the start or the end of the document go. Short segments neither count nor break a run.
-    in_run = (pl.col("flag").is_not_null() | (pl.col("chars") < section.min_segment_chars)).cast(pl.Int8)
-    at_edge = (in_run.cum_min().over("_row") == 1) | (in_run.cum_min(reverse=True).over("_row") == 1)
-    parts = parts.with_columns(removed=pl.when(at_edge | (not section.edges_only)).then("flag"))
-    per_row = parts.group_by("_row", maintain_order=True).agg(
-        kept=pl.col("segment").filter(pl.col("removed").is_null()).str.join(""),
-        dropped=pl.col("removed").drop_nulls(),
-        any_dropped=pl.col("removed").is_not_null().any(),
-    )
-    out = frame.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row")).join(
-        per_row, on="_row", how="left", maintain_order="left"
-    )
-    return out.with_columns(
-        text=pl.when(pl.col("any_dropped")).then(tidy_whitespace(pl.col("kept"))).otherwise("text"),
-        furniture=pl.concat_list("furniture", pl.col("dropped").fill_null(pl.lit([], pl.List(pl.String)))),
-    ).drop("_row", "kept", "dropped", "any_dropped")
+        at_edge = (in_run.cum_min().over("_doc") == 1) | (in_run.cum_min(reverse=True).over("_doc") == 1)
+        parts = parts.with_columns(removed=pl.when(at_edge | (not self.section.edges_only)).then("flag"))
+        per_row = parts.group_by("_doc", maintain_order=True).agg(
+            kept=pl.col("segment").filter(pl.col("removed").is_null()).str.join(""),
+            dropped=pl.col("removed").drop_nulls(),
+            any_dropped=pl.col("removed").is_not_null().any(),
+        )
+        out = batch.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_doc")).join(
+            per_row, on="_doc", how="left", maintain_order="left"
+        )
+        return out.with_columns(
+            text=pl.when(pl.col("any_dropped")).then(tidy_whitespace(pl.col("kept"))).otherwise("text"),
+            furniture=pl.concat_list(
+                "furniture", pl.col("dropped").fill_null(pl.lit([], pl.List(pl.String)))
+            ),
+        ).drop("_doc", "kept", "dropped", "any_dropped")

@@ -1,13 +1,13 @@
-"""Candidate pairs from LSH bands, verified edges, and connected components, in polars and numpy.
+"""LSH over MinHash signatures: band keys, candidate pairs, estimated Jaccard, in numpy and polars.
 
 Documents are numbers in a canonical order (the caller sorts by id) so that every result is
-independent of input order; `Signatures` maps them to rows of the signature blocks, which stay in
-the frame's order (no reordered copy of the matrix is made).
+independent of input order; `Signatures` maps them to rows of the signature blocks (one block per
+batch, memory-mapped from the work folder), so no reordered copy of the matrix is ever made.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 
 import numpy as np
 import polars as pl
@@ -24,14 +24,11 @@ PENDING_PAIRS = 1 << 22
 # Pairs verified per numpy batch: 16k pairs x 128 permutations gathers 2 x 8 MB of signatures.
 VERIFY_BATCH = 1 << 14
 
-Exact = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
 
 class Signatures:
     """MinHash rows (uint32, documents x permutations) as LSH numbers documents: document k is
-    row `order[k]` of the blocks stacked in order. Blocks are separate arrays so that each can
-    become one chunk of the output column (see `corpus.runner`); an earlier release's signatures
-    are one more block."""
+    row `order[k]` of the blocks stacked in order (a block per batch; an earlier release's
+    signatures are one more block)."""
 
     def __init__(self, blocks: list[np.ndarray], order: np.ndarray | None = None) -> None:
         self.blocks = blocks
@@ -61,26 +58,31 @@ def _as_signatures(signatures: Signatures | np.ndarray) -> Signatures:
     return signatures if isinstance(signatures, Signatures) else Signatures([signatures])
 
 
-def candidate_pairs(
-    signatures: Signatures | np.ndarray, groups: np.ndarray, bands: int, rows: int
-) -> pl.DataFrame:
-    """Pairs (left < right) of the same group sharing at least one band bucket. A pair is one
-    uint64 (left << 32 | right); the bands' pairs are made distinct every few million, since a
-    near-duplicate pair shares most bands (bounded memory)."""
-    signatures = _as_signatures(signatures)
-    known = np.zeros(0, dtype=np.uint64)
-    pending: list[np.ndarray] = []
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """One 64-bit bucket key per document and band (documents x bands): each band's `rows`
+    permutation values folded by a polynomial."""
+    keys = np.zeros((signatures.shape[0], bands), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for band in range(bands):
-            key = np.zeros(len(signatures), dtype=np.uint64)
             for column in range(band * rows, (band + 1) * rows):
-                key = key * BAND_BASE + signatures.column(column).astype(np.uint64)
-            found = _bucket_pairs(_shared_buckets(groups, key))
-            pending.append(
-                (found["left"].to_numpy().astype(np.uint64) << np.uint64(32)) | found["right"].to_numpy()
-            )
-            if sum(part.size for part in pending) > PENDING_PAIRS:
-                known, pending = np.unique(np.concatenate([known, *pending])), []
+                keys[:, band] = keys[:, band] * BAND_BASE + signatures[:, column].astype(np.uint64)
+    return keys
+
+
+def candidate_pairs(bands: Iterator[np.ndarray], groups: np.ndarray) -> pl.DataFrame:
+    """Pairs (left < right) of the same group sharing at least one band bucket, from each band's
+    bucket keys (one per document, in document order). A pair is one uint64 (left << 32 | right);
+    the bands' pairs are made distinct every few million, since a near-duplicate pair shares most
+    bands (bounded memory)."""
+    known = np.zeros(0, dtype=np.uint64)
+    pending: list[np.ndarray] = []
+    for key in bands:
+        found = _bucket_pairs(_shared_buckets(groups, key))
+        pending.append(
+            (found["left"].to_numpy().astype(np.uint64) << np.uint64(32)) | found["right"].to_numpy()
+        )
+        if sum(part.size for part in pending) > PENDING_PAIRS:
+            known, pending = np.unique(np.concatenate([known, *pending])), []
     known = np.unique(np.concatenate([known, *pending]))
     left = (known >> np.uint64(32)).astype(np.uint32)
     return pl.DataFrame({"left": left, "right": known.astype(np.uint32)})
@@ -128,49 +130,3 @@ def estimated_jaccard(signatures: Signatures | np.ndarray, left: np.ndarray, rig
         same = signatures.rows(left[low:high]) == signatures.rows(right[low:high])
         out[low:high] = same.mean(axis=1)
     return out
-
-
-def verified_edges(
-    signatures: Signatures | np.ndarray, pairs: pl.DataFrame, threshold: float, margin: float, exact: Exact
-) -> pl.DataFrame:
-    """Candidate pairs that are duplicates: estimate >= threshold, or a borderline estimate
-    (within `margin` below) whose exact shingle Jaccard is >= threshold (NaN: not available)."""
-    left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
-    estimate = estimated_jaccard(signatures, left, right)
-    similarity = estimate.copy()
-    borderline = np.flatnonzero((estimate < threshold) & (estimate >= threshold - margin))
-    if borderline.size:
-        similarity[borderline] = exact(left[borderline], right[borderline])
-    keep = similarity >= threshold
-    return pl.DataFrame({"left": left[keep], "right": right[keep], "similarity": similarity[keep]})
-
-
-def components(edges: pl.DataFrame) -> pl.DataFrame:
-    """Connected components of the edge list: (doc, component) where component is the smallest
-    row in it; rows without edges are left out. Min-label propagation with pointer jumping."""
-    both = pl.concat([edges.select(a="left", b="right"), edges.select(a="right", b="left")]).cast(pl.UInt32)
-    labels = both.group_by("a").agg(pl.col("b").min()).select(doc="a", component=pl.min_horizontal("a", "b"))
-    while True:
-        # Each row takes the smallest label among its neighbours, then its label's label.
-        spread = (
-            both.join(labels, left_on="b", right_on="doc")
-            .group_by("a")
-            .agg(pl.col("component").min().alias("neighbour"))
-        )
-        updated = (
-            labels.join(spread, left_on="doc", right_on="a", how="left")
-            .with_columns(component=pl.min_horizontal("component", "neighbour"))
-            .drop("neighbour")
-        )
-        jumped = (
-            updated.join(
-                updated.select(pl.col("doc").alias("component"), pl.col("component").alias("jump")),
-                on="component",
-                how="left",
-            )
-            .with_columns(component=pl.min_horizontal("component", "jump"))
-            .drop("jump")
-        )
-        if jumped.sort("doc").equals(labels.sort("doc")):
-            return jumped.sort("doc")
-        labels = jumped

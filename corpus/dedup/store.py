@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.config import DedupConfig
-from corpus.dedup.normalise import PRIORITY, priority_columns
 from corpus.errors import ConfigError
 
 SIGNATURES = "signatures/minhash.parquet"
@@ -35,6 +35,23 @@ class Earlier:
     signatures: np.ndarray  # documents x num_perm, uint32, aligned with rows
 
 
+class EarlierRelease:
+    """An earlier release to dedup against, read on first use: only the decisions need it (never
+    the workers), and its signatures may be large."""
+
+    def __init__(self, folder: Path, section: DedupConfig) -> None:
+        self.folder, self.section = folder, section
+        self._loaded: Earlier | None = None
+
+    def get(self) -> Earlier:
+        if self._loaded is None:
+            self._loaded = load_earlier(self.folder, self.section)
+        return self._loaded
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"folder": self.folder, "section": self.section, "_loaded": None}
+
+
 def parameters(section: DedupConfig) -> dict[str, object]:
     """What makes two signatures comparable."""
     return {
@@ -46,23 +63,23 @@ def parameters(section: DedupConfig) -> dict[str, object]:
     }
 
 
-def write_signatures(released: pl.DataFrame, folder: Path, section: DedupConfig) -> list[str]:
-    """Write the signatures of released documents (sorted by id, deterministic bytes)."""
-    from corpus.dedup.steps import SIGNATURE, _text_hash
-
-    rows = released.sort("id").select(
-        *[c for c in PRIORITY if c != "text_chars"], "url", "key", "language", "text", SIGNATURE
-    )
-    table = (
-        priority_columns(rows)
-        .hstack(rows.select("url", "key", "language", SIGNATURE))
-        .with_columns(matching_hash=_text_hash(rows["text"]))
+def signature_table(rows: pl.DataFrame, section: DedupConfig) -> pa.Table:
+    """The signatures file's columns for released rows carrying `minhash` and `matching_hash`,
+    with the parameters that make signatures comparable as Parquet metadata."""
+    table = rows.select(
+        "id",
+        "source",
+        "published_at",
+        "published_date",
+        text_chars=pl.col("text").fill_null("").str.len_chars().cast(pl.Int64),
+        url="url",
+        key="key",
+        language="language",
+        minhash="minhash",
+        matching_hash="matching_hash",
     ).to_arrow()
     metadata = {METADATA_KEY: json.dumps(parameters(section), sort_keys=True).encode()}
-    path = folder / SIGNATURES
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table.replace_schema_metadata(metadata), path, compression="zstd", compression_level=9)
-    return [SIGNATURES]
+    return table.replace_schema_metadata(metadata)
 
 
 def load_earlier(release: Path, section: DedupConfig) -> Earlier:

@@ -9,13 +9,13 @@ left to right, letter by letter.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from corpus.errors import ReleaseError
+from corpus.release.report import Report
 
 PLOTS = {
     "documents_per_month": "plots/documents_per_month.png",
@@ -45,7 +45,7 @@ def display_text(label: str) -> str:
     return str(get_display(arabic_reshaper.reshape(label)))
 
 
-def write_plots(released: pl.DataFrame, folder: Path) -> dict[str, str]:
+def write_plots(report: Report, folder: Path) -> dict[str, str]:
     """Write the three plots under `folder/plots/`; returns their relative paths by name."""
     _use_agg()
     import matplotlib.style
@@ -62,49 +62,47 @@ def write_plots(released: pl.DataFrame, folder: Path) -> dict[str, str]:
         for name, draw in drawers.items():
             figure = Figure(figsize=(8, 4.5), dpi=DPI, layout="constrained")
             FigureCanvasAgg(figure)
-            draw(figure.add_subplot(), released)
+            draw(figure.add_subplot(), report)
             figure.savefig(folder / PLOTS[name], format="png", dpi=DPI, metadata={"Software": None})
     return dict(PLOTS)
 
 
-def _per_month(axes: Any, released: pl.DataFrame) -> None:
-    dated = released.drop_nulls("published_date").with_columns(
-        month=pl.col("published_date").dt.truncate("1mo")
+def _per_month(axes: Any, report: Report) -> None:
+    rows = [(month, language, n) for (month, language), n in report.months.items()]
+    counts = pl.DataFrame(
+        rows, schema={"month": pl.Date, "language": pl.String, "len": pl.UInt32}, orient="row"
     )
-    counts = dated.group_by("month", "language").len()
-    if dated.height:
+    if counts.height:
         # Every month of the range, so a gap reads as zero documents, not as a straight line.
-        months = dated.select(
+        months = counts.select(
             pl.date_range(pl.col("month").min(), pl.col("month").max(), "1mo").alias("month")
         )
-        grid = months.join(dated.select("language").unique(), how="cross")
+        grid = months.join(counts.select("language").unique(), how="cross")
         counts = grid.join(counts, on=["month", "language"], how="left").fill_null(0)
     counts = counts.sort("month", "language")
     for language in sorted(counts["language"].unique().to_list()):
-        rows = counts.filter(pl.col("language") == language)
-        axes.plot(rows["month"].to_list(), rows["len"].to_list(), drawstyle="steps-mid", label=language)
+        rows_of = counts.filter(pl.col("language") == language)
+        axes.plot(rows_of["month"].to_list(), rows_of["len"].to_list(), drawstyle="steps-mid", label=language)
     axes.yaxis.get_major_locator().set_params(integer=True)
     axes.set_title("Documents per month of publication, by language")
     axes.set_ylabel("documents")
-    if dated.height:
+    if counts.height:
         axes.legend(title="language", ncols=2, fontsize="small")
-    undated = released["published_date"].null_count()
-    axes.set_xlabel(f"month ({undated} documents without a date are not shown)")
+    axes.set_xlabel(f"month ({report.undated} documents without a date are not shown)")
 
 
-def _per_outlet(axes: Any, released: pl.DataFrame) -> None:
-    counts = (
-        released.with_columns(pl.col("source").fill_null("(unknown)"))
-        .group_by("source")
-        .len()
-        .sort(["len", "source"], descending=[True, False])
-    )
-    shown = counts.head(TOP_OUTLETS)
-    labels = [display_text(s) for s in shown["source"].to_list()]
-    values = shown["len"].to_list()
-    if counts.height > TOP_OUTLETS:
-        labels.append(f"{counts.height - TOP_OUTLETS} other outlets")
-        values.append(int(counts["len"].slice(TOP_OUTLETS).sum()))
+def _per_outlet(axes: Any, report: Report) -> None:
+    totals: dict[str, int] = {}
+    for source, n in report.sources.items():
+        name = source if source is not None else "(unknown)"
+        totals[name] = totals.get(name, 0) + n
+    counts = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    shown = counts[:TOP_OUTLETS]
+    labels = [display_text(s) for s, _ in shown]
+    values = [n for _, n in shown]
+    if len(counts) > TOP_OUTLETS:
+        labels.append(f"{len(counts) - TOP_OUTLETS} other outlets")
+        values.append(sum(n for _, n in counts[TOP_OUTLETS:]))
     axes.barh(range(len(values)), values, color="tab:blue")
     axes.set_yticks(range(len(values)), labels, fontsize="small")
     axes.invert_yaxis()
@@ -113,16 +111,13 @@ def _per_outlet(axes: Any, released: pl.DataFrame) -> None:
     axes.set_title("Documents per outlet")
 
 
-def _text_length(axes: Any, released: pl.DataFrame) -> None:
-    lengths = released.select(pl.col("text").str.len_chars().alias("chars"), "language")
-    longest = max(int(lengths["chars"].fill_null(0).max() or 1), 10)  # type: ignore[arg-type]
-    bins = [10 ** (i / 10) for i in range(0, int(10 * math.log10(longest)) + 2)]
-    for language in sorted(lengths["language"].unique().to_list()):
-        values = lengths.filter(pl.col("language") == language)["chars"].to_list()
-        axes.hist(values, bins=bins, histtype="step", label=language)
+def _text_length(axes: Any, report: Report) -> None:
+    bins, counts = report.length_bins()
+    for language, per_bin in counts.items():
+        axes.hist(bins[:-1], bins=bins, weights=per_bin, histtype="step", label=language)
     axes.set_xscale("log")
     axes.set_xlabel("text length (characters, log scale)")
     axes.set_ylabel("documents")
     axes.set_title("Text length by language")
-    if lengths.height:
+    if report.released:
         axes.legend(title="language", ncols=2, fontsize="small")

@@ -1,108 +1,96 @@
-"""Read every configured source into one frame of reader columns (`schema.RAW`), with lineage."""
+"""Read sources at the edge of the pipeline: plan read tasks, then read each into batches of
+reader columns (`schema.RAW`) with lineage (source, file relative to the config, line or row).
+
+Kinds: `pages` and `text` (a document per file), `jsonl` (a record per line, large files cut
+into byte ranges), `json` (a whole document), `csv` and `parquet`. Any file may be gzip.
+"""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
 
-from corpus.config import FilenameFields, LoadedConfig, SourceConfig, absolute
-from corpus.errors import SourceError
-from corpus.schema import RAW
-from corpus.sources.files import read_articles, read_pages, relative_name
-from corpus.sources.tables import TARGET, map_columns, read_table
+from corpus.config import LoadedConfig, SourceConfig
+from corpus.sources.documents import read_documents
+from corpus.sources.mapping import check_mapped, finish, used_columns
+from corpus.sources.paths import list_files, relative_name
+from corpus.sources.records import read_json, read_jsonl
+from corpus.sources.tables import read_csv, read_parquet
+from corpus.sources.task import FilePart, Limits, ReadTask, plan_reads
 
-SUFFIXES = {
-    "pages": ".txt",
-    "text": ".txt",
-    "jsonl": ".jsonl",
-    "json": ".json",
-    "csv": ".csv",
-    "parquet": ".parquet",
+__all__ = [
+    "FilePart",
+    "Limits",
+    "ReadTask",
+    "check_mapped",
+    "list_files",
+    "plan_reads",
+    "read_source",
+    "read_sources",
+    "read_task",
+    "relative_name",
+    "used_columns",
+]
+
+Reader = Callable[[ReadTask, SourceConfig, Limits, set[str]], Iterator[pl.DataFrame]]
+LAYOUT = {"pages": "page", "text": "article"}
+
+
+READERS: dict[str, Reader] = {
+    "pages": read_documents,
+    "text": read_documents,
+    "jsonl": read_jsonl,
+    "json": read_json,
+    "csv": read_csv,
+    "parquet": read_parquet,
 }
-_FILENAME_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
-def list_files(source: SourceConfig, root: Path) -> list[Path]:
-    """The files of a source (a file, a folder searched recursively, or a glob), in sorted order."""
-    pattern = source.path
-    if any(ch in pattern for ch in "*?["):
-        base = root
-        files = [p for p in base.glob(pattern) if p.is_file()]
-    else:
-        target = absolute(root / pattern)
-        if target.is_dir():
-            files = [p for p in target.rglob(f"*{SUFFIXES[source.kind]}") if p.is_file()]
-        elif target.is_file():
-            files = [target]
-        else:
-            raise SourceError(
-                f"sources[{source.name!r}].path: {pattern} does not exist (relative to {root.name}/)"
-            )
-    if not files:
-        raise SourceError(f"sources[{source.name!r}].path: {pattern} matches no file")
-    return sorted({absolute(p) for p in files}, key=lambda p: relative_name(p, root))
+def read_task(task: ReadTask, source: SourceConfig, limits: Limits, seen: set[str]) -> Iterator[pl.DataFrame]:
+    """The batches of one read task, as reader columns; `seen` gains the input columns found.
+    Frames of small files are joined into batches up to `limits`."""
+    layout = LAYOUT.get(source.kind, "record")
+    pending: list[pl.DataFrame] = []
+    rows = chars = 0
+    for frame in READERS[source.kind](task, source, limits, seen):
+        size = int(frame["text"].str.len_chars().sum() or 0)
+        if pending and limits.reached(rows + frame.height, chars + size):
+            yield finish(pl.concat(pending, how="diagonal_relaxed"), source, layout)
+            pending, rows, chars = [], 0, 0
+        pending.append(frame)
+        rows, chars = rows + frame.height, chars + size
+    if pending:
+        yield finish(pl.concat(pending, how="diagonal_relaxed"), source, layout)
+
+
+# One batch for everything: reading a whole source into one frame.
+WHOLE = Limits(1 << 40, 1 << 62)
 
 
 def read_source(source: SourceConfig, root: Path) -> pl.DataFrame:
-    """All records of one source, in file order then line order."""
-    files = list_files(source, root)
-    if source.kind == "pages":
-        frame = read_pages(files, source, root)
-    elif source.kind == "text":
-        frame = read_articles(files, source, root)
-    else:
-        frame = _read_tables(files, source, root)
-    frame = frame.with_columns(source_name=pl.lit(source.name))
-    if "source" in source.constants and source.kind in ("pages", "text"):
-        frame = frame.with_columns(source_raw=pl.lit(source.constants["source"]))
-    if source.filename_fields:
-        frame = _filename_fields(frame, source.filename_fields)
-    missing = [pl.lit(None, dtype).alias(name) for name, dtype in RAW.items() if name not in frame.columns]
-    return frame.with_columns(missing).select(list(RAW))
-
-
-# Canonical field (or `country`) -> the reader column it fills.
-_FIELD_COLUMNS: dict[str, str] = {field: column for field, column in TARGET.items()} | {"country": "country"}
-
-
-def _filename_fields(frame: pl.DataFrame, fields: FilenameFields) -> pl.DataFrame:
-    """Fill empty fields from the named groups of the regex matched against each file's name."""
-    names = pl.col("source_file").str.split("/").list.last()
-    groups = re.compile(fields.regex).groupindex
-    values = {g: names.str.extract(fields.regex, index).replace(fields.values) for g, index in groups.items()}
-    return frame.with_columns(
-        pl.coalesce(pl.col(_FIELD_COLUMNS[g]), value).alias(_FIELD_COLUMNS[g]) for g, value in values.items()
+    """Every record of one source in one frame (for notebooks and tests: a build reads batches)."""
+    limits = WHOLE
+    loaded_tasks = plan_reads(_single(source, root), limits, 1 << 62)
+    seen: set[str] = set()
+    frames = [frame for task in loaded_tasks for frame in read_task(task, source, limits, seen)]
+    files = len({p.path for t in loaded_tasks for p in t.parts})
+    check_mapped(source, used_columns(sorted(seen), source), files)
+    return (
+        pl.concat(frames, how="vertical")
+        if frames
+        else finish(pl.DataFrame(), source, LAYOUT.get(source.kind, "record"))
     )
 
 
-def _read_tables(files: list[Path], source: SourceConfig, root: Path) -> pl.DataFrame:
-    frames, used_anywhere = [], set()
-    for path in files:
-        name = relative_name(path, root)
-        table = read_table(path, source)
-        mapped, used = map_columns(table, source, name)
-        used_anywhere |= used
-        day = _FILENAME_DATE.search(path.name)
-        frames.append(
-            mapped.with_columns(
-                scraped_raw=pl.coalesce("scraped_raw", pl.lit(day.group(1) if day else None, pl.String)),
-                source_file=pl.lit(name),
-                layout=pl.lit("record"),
-            )
-        )
-    for field, wanted in source.columns.items():
-        candidates = [wanted] if isinstance(wanted, str) else wanted
-        if not used_anywhere.intersection(candidates):
-            raise SourceError(
-                f"sources[{source.name!r}].columns.{field}: column {wanted!r} "
-                f"is in none of its {len(files)} file(s)"
-            )
-    return pl.concat(frames, how="vertical_relaxed")
-
-
 def read_sources(loaded: LoadedConfig) -> pl.DataFrame:
-    """Every source of the config, concatenated in config order."""
-    frames = [read_source(source, loaded.root) for source in loaded.config.sources]
-    return pl.concat(frames, how="vertical")
+    """Every source of the config in one frame, in config order (notebooks and tests)."""
+    return pl.concat([read_source(source, loaded.root) for source in loaded.config.sources], how="vertical")
+
+
+def _single(source: SourceConfig, root: Path) -> LoadedConfig:
+    from corpus.config import Config
+
+    config = Config.model_construct(name="one", version="0.0.0", sources=[source])
+    return LoadedConfig.model_construct(config=config, root=root, raw={})

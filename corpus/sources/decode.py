@@ -1,21 +1,28 @@
-"""Turn input bytes into text, recording the encoding used.
+"""Turn input bytes into text, per file when the file reads as one encoding, else per record.
 
-UTF-8 is tried first (strictly). Otherwise each configured single-byte candidate is decoded and
-scored by how many letters look misplaced; the least damaged wins, ties go to the earlier
-candidate. We score ourselves rather than ask charset-normalizer because it gives no answer at
-all for about a third of the Windows-1256 Arabic newspapers in our test data.
+A file that is valid UTF-8 is UTF-8. A file that is not is read in one legacy code page only when
+it reads as one as a whole: its invalid bytes far outnumber its valid multi-byte UTF-8 sequences
+(`looks_legacy`). A UTF-8 file with a few bad bytes is not that: it stays UTF-8, and each record
+holding bad bytes is settled alone (`settle`): a record that is all legacy bytes is decoded with
+the best candidate (its own `encoding`), a record mixing valid UTF-8 with bad bytes cannot be
+trusted and is a bad record naming the byte. Nothing is ever decoded by guessing a whole file from
+one bad byte (which released every French text of such a file as mojibake).
 
-What tells cp1256 from cp1252: French accents (é, à, ç...) sit at the same bytes in both, so only
-the other high bytes decide. Read the wrong way, Arabic becomes words of Latin-1 letters with no
-ASCII letter ("ÇáÍßæãÉ"), and French capitals become Arabic letters glued to Latin ones ("ةtat")
-or standing alone where French has "À" ("ہ Rabat"). A lone accented Latin letter is a French
-word ("à"), a lone Arabic letter in Latin text is not.
+Choosing among legacy candidates: each is decoded and scored by how many letters look misplaced;
+the least damaged wins, ties go to the earlier candidate. We score ourselves rather than ask
+charset-normalizer because it gives no answer at all for about a third of the Windows-1256 Arabic
+newspapers in our test data. What tells cp1256 from cp1252: French accents (é, à, ç...) sit at the
+same bytes in both, so only the other high bytes decide. Read the wrong way, Arabic becomes words
+of Latin-1 letters with no ASCII letter ("ÇáÍßæãÉ"), and French capitals become Arabic letters
+glued to Latin ones ("ةtat") or standing alone where French has "À" ("ہ Rabat"). A lone accented
+Latin letter is a French word ("à"), a lone Arabic letter in Latin text is not.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import dataclass
 
 from corpus.errors import SourceError
 
@@ -30,6 +37,23 @@ _STRAY_MARK = re.compile(f"(?<![{_ARABIC}{_ARABIC_MARKS}])[\u064b-\u065f\u0670]"
 _LATIN_WITHOUT_ASCII = re.compile(f"(?<![A-Za-z])[{_LATIN_HIGH}]{{2,}}(?![A-Za-z])")
 # Control characters from C1 and replacement characters: bytes the code page does not know.
 _UNKNOWN = re.compile("[\x80-\x9f\ufffd]")
+# Bytes that are not UTF-8, as `surrogateescape` decoding shows them.
+_ESCAPED = re.compile("[\udc80-\udcff]")
+# A text is in a legacy code page when its invalid bytes outnumber its valid multi-byte UTF-8
+# characters this many times: single-byte Arabic makes a valid-looking pair by chance (ك then the
+# Arabic comma is 0xDF 0xA1), about one per 50 invalid bytes in the newspapers; a UTF-8 file with a
+# stray Latin-1 byte has one invalid byte among hundreds of valid characters.
+LEGACY_RATIO = 10
+UTF8 = "utf-8"
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded text and its encoding, or the problem that makes it untrustworthy."""
+
+    text: str
+    encoding: str
+    problem: str | None = None
 
 
 def _misplaced_letters(text: str) -> int:
@@ -40,24 +64,102 @@ def _misplaced_letters(text: str) -> int:
     return latin + 2 * stray + len(_UNKNOWN.findall(text))
 
 
+def has_bad_bytes(escaped: str) -> bool:
+    """Whether a `surrogateescape`-decoded text holds bytes that are not UTF-8."""
+    return _ESCAPED.search(escaped) is not None
+
+
+def strip_bom(data: bytes) -> bytes:
+    return data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+
+
+def line_ends(text: str) -> str:
+    """Line ends become `\\n` (CRLF, and a lone CR as old Mac files have it)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def byte_counts(escaped: str) -> tuple[int, int]:
+    """(bytes that are not UTF-8, valid non-ASCII characters) of a `surrogateescape`-decoded text,
+    counted by C-level codecs (no list of matches)."""
+    clean = escaped.encode(UTF8, "ignore").decode(UTF8)
+    return len(escaped) - len(clean), len(clean) - len(clean.encode("ascii", "ignore"))
+
+
+def reads_as_legacy(invalid: int, valid: int) -> bool:
+    """Whether a text with these counts (see `byte_counts`) reads as a legacy code page as a whole."""
+    return invalid > 0 and (valid == 0 or invalid >= LEGACY_RATIO * valid)
+
+
+def looks_legacy(escaped: str) -> bool:
+    """Whether a `surrogateescape`-decoded text reads as a legacy code page as a whole."""
+    return reads_as_legacy(*byte_counts(escaped))
+
+
+def best_legacy(data: bytes, candidates: list[str]) -> Decoded | None:
+    """The candidate code page that decodes `data` with the fewest misplaced letters."""
+    scored: list[tuple[int, int, str, str]] = []
+    for rank, candidate in enumerate(candidates):
+        try:
+            decoded = data.decode(candidate)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        scored.append((_misplaced_letters(decoded), rank, candidate, decoded))
+    if not scored:
+        return None
+    _, _, encoding, text = min(scored)
+    return Decoded(text, encoding)
+
+
+def printable(text: str) -> str:
+    """Text safe to store: bytes that are not UTF-8 and lone surrogates become U+FFFD."""
+    return text.encode(UTF8, "surrogatepass").decode(UTF8, "replace")
+
+
+def first_bad_byte(escaped: str) -> str:
+    """`byte 0xE9 at character 43`: where the first byte that is not UTF-8 sits."""
+    found = _ESCAPED.search(escaped)
+    if found is None:
+        return "no bad byte"
+    return f"byte 0x{ord(found.group()) - 0xDC00:02X} at character {found.start() + 1}"
+
+
+def settle(escaped: str, candidates: list[str]) -> Decoded:
+    """A record decoded with `surrogateescape`: UTF-8 when clean, a legacy candidate when all its
+    bad bytes read as one, else untrustworthy (a `problem` naming the first bad byte)."""
+    if not _ESCAPED.search(escaped):
+        return Decoded(escaped, UTF8)
+    raw = escaped.encode(UTF8, "surrogateescape")
+    if looks_legacy(escaped):
+        legacy = best_legacy(raw, candidates)
+        if legacy is not None:
+            return legacy
+        return Decoded(escaped, UTF8, f"not UTF-8 and none of {candidates} decodes it")
+    return Decoded(escaped, UTF8, f"invalid UTF-8 ({first_bad_byte(escaped)}) among valid UTF-8")
+
+
+def decode_record(data: bytes, candidates: list[str]) -> Decoded:
+    """One record's bytes (a page, an article file): BOM out, `settle`d, line ends as `\\n`."""
+    escaped = strip_bom(data).decode(UTF8, "surrogateescape")
+    found = settle(escaped, candidates)
+    return Decoded(line_ends(found.text), found.encoding, found.problem)
+
+
 def decode(data: bytes, candidates: list[str], where: str) -> tuple[str, str]:
-    """Decode `data` (UTF-8 first, then the best of `candidates`); line ends become `\\n`."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    try:
-        text, encoding = data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError as exc:
-        scored: list[tuple[int, int, str, str]] = []
-        for rank, candidate in enumerate(candidates):
-            try:
-                decoded = data.decode(candidate)
-            except (UnicodeDecodeError, LookupError):
-                continue
-            scored.append((_misplaced_letters(decoded), rank, candidate, decoded))
-        if not scored:
-            raise SourceError(
-                f"{where}: not UTF-8 (bad byte at offset {exc.start}) and none of "
-                f"{candidates} decodes it; add the right encoding to the source's `encodings`"
-            ) from exc
-        _, _, encoding, text = min(scored)
-    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+    """Decode a whole file that must be trusted as one text (UTF-8, else one legacy candidate);
+    an untrustworthy file is a `SourceError` naming it."""
+    found = decode_record(data, candidates)
+    if found.problem:
+        hint = "add the right encoding to the source's `encodings`"
+        if "among valid" in found.problem:
+            hint = "repair the file, or set on_bad_record: skip"
+        raise SourceError(f"{where}: {found.problem}; {hint}")
+    return found.text, found.encoding
+
+
+def file_encoding(escaped: str, data: bytes, candidates: list[str]) -> str:
+    """How a whole file of records is read: `utf-8` (also when a few records hold bad bytes:
+    those are settled one by one) or the legacy candidate it reads as as a whole."""
+    if not _ESCAPED.search(escaped) or not looks_legacy(escaped):
+        return UTF8
+    legacy = best_legacy(data, candidates)
+    return legacy.encoding if legacy is not None else UTF8

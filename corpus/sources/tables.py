@@ -1,139 +1,229 @@
-"""Readers for table sources (JSONL, JSON, CSV, Parquet) with a column mapping per source.
+"""Readers for table sources: CSV and Parquet, with a column mapping per source.
 
-Scrapes drift: a column appears, disappears or is renamed between two runs. A mapped field may
-name several candidate columns (first present wins); a field whose column is absent from one file
-is null there. Every value is read as text: parsing is the metadata step's job.
+CSV is parsed by polars when the file is well formed; a file polars rejects (an unbalanced quote,
+a ragged row) or whose bytes are not all UTF-8 is read again record by record with the standard
+library, so the bad record is named by its line and skipped alone (`on_bad_record: skip`) instead
+of the whole file failing. Parquet is read a row group batch at a time; nested values become JSON
+text (never a silent null) and binary values are decoded like any input bytes.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from corpus.config import MappableField, SourceConfig
+from corpus.config import SourceConfig
 from corpus.errors import SourceError
-from corpus.sources.decode import decode
+from corpus.sources.decode import UTF8, file_encoding, has_bad_bytes, line_ends, printable, settle, strip_bom
+from corpus.sources.mapping import TARGET, BadRecord, RecordColumns, candidates, map_frame
+from corpus.sources.paths import is_gzip, read_bytes
+from corpus.sources.task import FilePart, Limits, ReadTask, batch_bounds
 
-# Fields read from a column of the same name when the mapping does not say otherwise.
-DEFAULT_NAMED = ("url", "title", "text", "source")
-# Canonical field -> reader column name.
-TARGET: dict[MappableField, str] = {
-    "url": "url_raw",
-    "key": "key",
-    "title": "title",
-    "text": "text",
-    "source": "source_raw",
-    "published": "published_raw",
-    "scraped_at": "scraped_raw",
-}
+# A quoted CSV field may run over this many lines; a record still open after them started with an
+# unbalanced quote: it is a bad record, and reading starts again on its next line.
+MAX_RECORD_LINES = 1_000
 
 
-def read_table(path: Path, source: SourceConfig) -> pl.DataFrame:
-    """All columns of one table file as strings, plus `source_line` and `encoding`."""
-    if source.kind == "parquet":
-        try:
-            frame = pl.read_parquet(path)
-        except Exception as exc:  # polars raises several types for a damaged file
-            raise SourceError(f"{path}: not a readable Parquet file ({exc})") from exc
-        frame = frame.select(pl.all().cast(pl.String, strict=False)).with_columns(encoding=pl.lit("parquet"))
-        return frame.with_row_index("source_line", offset=1)
-    text, encoding = decode(path.read_bytes(), source.encodings, str(path))
-    if source.kind == "csv":
-        try:
-            frame = pl.read_csv(io.StringIO(text), infer_schema=False, truncate_ragged_lines=False)
-        except Exception as exc:
-            raise SourceError(f"{path}: not a readable CSV file ({exc})") from exc
-        frame = frame.with_row_index("source_line", offset=1)
-    else:
-        records = list(_jsonl(text, path, source) if source.kind == "jsonl" else _json(text, path, source))
-        frame = pl.DataFrame(
-            [{k: _as_text(v) for k, v in row.items()} for _, row in records],
-            infer_schema_length=None,
+def read_csv(task: ReadTask, source: SourceConfig, limits: Limits, seen: set[str]) -> Iterator[pl.DataFrame]:
+    """The records of each CSV file of the task, `limits` at a time."""
+    for part in task.parts:
+        data = strip_bom(read_bytes(part.path))
+        escaped = data.decode(UTF8, "surrogateescape")
+        encoding = file_encoding(escaped, data, source.encodings)
+        text = line_ends(data.decode(encoding) if encoding != UTF8 else escaped)
+        del data, escaped
+        frame = _polars_csv(text) if encoding != UTF8 or not has_bad_bytes(text) else None
+        if frame is None:
+            yield from _csv_records(text, part, source, limits, encoding, seen)
+            continue
+        seen.update(frame.columns)
+        mapped = map_frame(frame, source, part.name).with_columns(
+            source_line=pl.int_range(1, frame.height + 1, dtype=pl.Int64),
+            encoding=pl.lit(encoding),
+            source_file=pl.lit(part.name),
         )
-        frame = frame.with_columns(source_line=pl.Series([line for line, _ in records], dtype=pl.Int64))
-    return frame.with_columns(pl.col("source_line").cast(pl.Int64), encoding=pl.lit(encoding))
+        yield from split_frame(mapped, limits)
 
 
-def _as_text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _jsonl(text: str, path: Path, source: SourceConfig) -> Iterator[tuple[int, dict[str, Any]]]:
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if source.on_bad_record == "error":
-                raise SourceError(
-                    f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})"
-                ) from exc
-            yield number, {"__bad_record__": f"not valid JSON: {exc.msg}", "__raw__": line}
-            continue
-        if not isinstance(record, dict):
-            problem = f"expected a JSON object, got {type(record).__name__}"
-            if source.on_bad_record == "error":
-                raise SourceError(f"{path}:{number}: {problem}")
-            yield number, {"__bad_record__": problem, "__raw__": line}
-            continue
-        yield number, record
-
-
-def _json(text: str, path: Path, source: SourceConfig) -> Iterator[tuple[int, dict[str, Any]]]:
+def _polars_csv(text: str) -> pl.DataFrame | None:
+    """The file parsed by polars, all columns as strings; None when polars rejects it."""
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SourceError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
-    items = document if isinstance(document, list) else [document]
-    number = 0
-    for parent in items:
-        if not isinstance(parent, dict):
-            raise SourceError(f"{path}: expected JSON objects, got {type(parent).__name__}")
-        if source.records is None:
-            number += 1
-            yield number, parent
-            continue
-        children = parent.get(source.records)
-        if not isinstance(children, list):
-            raise SourceError(f"{path}: record {number + 1} has no list field {source.records!r} (records:)")
-        inherited = {k: v for k, v in parent.items() if k != source.records}
-        for child in children:
-            number += 1
-            yield number, {**inherited, **(child if isinstance(child, dict) else {"value": child})}
+        return pl.read_csv(io.StringIO(text), infer_schema=False, truncate_ragged_lines=False)
+    except pl.exceptions.NoDataError:
+        return pl.DataFrame()
+    except pl.exceptions.ComputeError:
+        return None
 
 
-def map_columns(frame: pl.DataFrame, source: SourceConfig, path: str) -> tuple[pl.DataFrame, set[str]]:
-    """Select and rename mapped columns to reader columns; return the input columns that were used."""
-    exprs, used = [], set()
-    for field, target in TARGET.items():
-        if field in source.constants:
-            exprs.append(pl.lit(source.constants[field], pl.String).alias(target))
+class _TooLong(Exception):
+    """A record ran over `MAX_RECORD_LINES` lines: it started with an unbalanced quote."""
+
+
+def _csv_records(
+    text: str, part: FilePart, source: SourceConfig, limits: Limits, encoding: str, seen: set[str]
+) -> Iterator[pl.DataFrame]:
+    """Record by record with the standard library, each named by the line it starts on."""
+    lines = text.split("\n")
+    header, position = _next_record(lines, 0, part, source)
+    if isinstance(header, BadRecord) or header is None:
+        if header is not None:
+            raise SourceError(f"{part.name}:1: {header.problem}")
+        return
+    seen.update(header)
+    rows, number = RecordColumns(source), 0
+    while position < len(lines):
+        start = position + 1
+        fields, position = _next_record(lines, position, part, source)
+        if fields is None:
             continue
-        wanted: str | list[str] = source.columns.get(field, [field] if field in DEFAULT_NAMED else [])
-        candidates = [wanted] if isinstance(wanted, str) else list(wanted)
-        present = next((c for c in candidates if c in frame.columns), None)
-        if present is None:
-            if field == "text" and "__raw__" not in frame.columns:
-                raise SourceError(
-                    f"{path}: no text column: sources[{source.name!r}].columns.text is "
-                    f"{wanted!r} but the file has {sorted(frame.columns)}"
+        number += 1
+        record, used = _as_record(fields, header, start, source.encodings, encoding)
+        if isinstance(record, BadRecord) and source.on_bad_record == "error":
+            raise SourceError(f"{part.name}:{start}: {record.problem}")
+        rows.add(part.name, number, record, used)
+        if limits.reached(len(rows), rows.chars):
+            yield rows.frame()
+            rows = RecordColumns(source)
+    if len(rows):
+        yield rows.frame()
+
+
+def _next_record(
+    lines: list[str], position: int, part: FilePart, source: SourceConfig
+) -> tuple[list[str] | BadRecord | None, int]:
+    """The fields of the record starting at line `position` (None for a blank line) and the
+    position after it; a record left open by an unbalanced quote is a `BadRecord` of one line."""
+    if not lines[position].strip():
+        return None, position + 1
+    consumed = 0
+
+    def feed() -> Iterator[str]:
+        nonlocal consumed
+        while position + consumed < len(lines):
+            if consumed >= MAX_RECORD_LINES:
+                raise _TooLong
+            consumed += 1
+            yield lines[position + consumed - 1] + "\n"
+
+    try:
+        fields = next(csv.reader(feed(), strict=True), None)
+    except (_TooLong, csv.Error) as exc:
+        unended = isinstance(exc, _TooLong) or "unexpected end of data" in str(exc)
+        problem = "unbalanced quote: the record never ends" if unended else f"malformed CSV ({exc})"
+        return BadRecord(problem, printable(lines[position])), position + 1
+    return fields, position + consumed
+
+
+def _as_record(
+    fields: list[str] | BadRecord, header: list[str], line: int, candidates_: list[str], encoding: str
+) -> tuple[dict[str, Any] | BadRecord, str]:
+    if isinstance(fields, BadRecord):
+        return BadRecord(f"line {line}: {fields.problem}", fields.raw), encoding
+    if len(fields) > len(header):
+        raw = printable(",".join(fields))
+        return BadRecord(f"line {line}: {len(fields)} fields, the header has {len(header)}", raw), encoding
+    used = encoding
+    values: dict[str, Any] = {}
+    for name, value in zip(header, fields, strict=False):
+        found = settle(value, candidates_)
+        if found.problem:
+            return BadRecord(f"line {line}: {found.problem}", printable(",".join(fields))), encoding
+        used = found.encoding if found.encoding != UTF8 else used
+        values[name] = found.text
+    return values, used
+
+
+def split_frame(frame: pl.DataFrame, limits: Limits) -> Iterator[pl.DataFrame]:
+    """Slices of a frame within `limits` (rows, characters of text), in order."""
+    sizes = frame["text"].str.len_chars().fill_null(0).to_list() if frame.height else []
+    for start, end in batch_bounds(sizes, limits):
+        yield frame.slice(start, end - start)
+
+
+def read_parquet(
+    task: ReadTask, source: SourceConfig, limits: Limits, seen: set[str]
+) -> Iterator[pl.DataFrame]:
+    """The rows of each Parquet file, a batch of rows at a time; only mapped columns are read."""
+    for part in task.parts:
+        try:
+            handle = pa.BufferReader(read_bytes(part.path)) if is_gzip(part.path) else part.path
+            file = pq.ParquetFile(handle)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            yield from _unreadable(part, source, f"not a readable Parquet file ({exc})", 1)
+            continue
+        names = file.schema_arrow.names
+        seen.update(names)
+        wanted = [n for n in names if any(n in candidates(source, f) for f in TARGET)]
+        line = 1
+        try:
+            for batch in file.iter_batches(batch_size=limits.rows, columns=wanted or names[:1]):
+                frame = _as_text(pa.Table.from_batches([batch]), source, part)
+                mapped = map_frame(frame, source, part.name).with_columns(
+                    source_line=pl.int_range(line, line + frame.height, dtype=pl.Int64),
+                    encoding=pl.lit("parquet"),
+                    source_file=pl.lit(part.name),
                 )
-            exprs.append(pl.lit(None, pl.String).alias(target))
+                line += frame.height
+                yield from split_frame(mapped, limits)
+        except (OSError, pa.ArrowException) as exc:
+            yield from _unreadable(part, source, f"damaged Parquet data after row {line - 1} ({exc})", line)
+
+
+def _unreadable(part: FilePart, source: SourceConfig, problem: str, line: int) -> Iterator[pl.DataFrame]:
+    """A file (or its rest) that cannot be read: an error, or one bad record naming it."""
+    if source.on_bad_record == "error":
+        raise SourceError(f"{part.name}: {problem}")
+    rows = RecordColumns(source)
+    rows.add(part.name, line, BadRecord(problem, ""), "parquet")
+    yield rows.frame()
+
+
+def _as_text(table: pa.Table, source: SourceConfig, part: FilePart) -> pl.DataFrame:
+    """Every column as text: strings as they are, numbers and dates formatted by polars, nested
+    values as JSON, binary values decoded (a value that cannot be trusted makes its row bad)."""
+    columns: dict[str, pl.Series] = {}
+    problems: list[str | None] = [None] * table.num_rows
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = column.type
+        if pa.types.is_nested(kind):
+            values = [
+                None if v is None else json.dumps(v, ensure_ascii=False, default=str)
+                for v in column.to_pylist()
+            ]
+            columns[name] = pl.Series(name, values, dtype=pl.String)
+        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_binary_view(kind):
+            columns[name] = pl.Series(
+                name, _binary_text(column.to_pylist(), source, problems), dtype=pl.String
+            )
         else:
-            used.add(present)
-            exprs.append(pl.col(present).cast(pl.String).alias(target))
-    if "__bad_record__" in frame.columns:  # lines kept by on_bad_record: skip, removed later
-        exprs.append(pl.col("__bad_record__").alias("reader_error"))
-        exprs = [
-            e if e.meta.output_name() != "text" else pl.coalesce(e, pl.col("__raw__")).alias("text")
-            for e in exprs
-        ]
-    return frame.select([*exprs, "source_line", "encoding"]), used
+            series = pl.from_arrow(column)
+            assert isinstance(series, pl.Series)
+            columns[name] = series.cast(pl.String).alias(name)
+    frame = pl.DataFrame(list(columns.values()))
+    if any(problems):
+        frame = frame.with_columns(__bad_record__=pl.Series(problems, dtype=pl.String))
+    return frame
+
+
+def _binary_text(
+    values: list[bytes | None], source: SourceConfig, problems: list[str | None]
+) -> list[str | None]:
+    out: list[str | None] = []
+    for row, value in enumerate(values):
+        if value is None:
+            out.append(None)
+            continue
+        found = settle(value.decode(UTF8, "surrogateescape"), source.encodings)
+        if found.problem:
+            problems[row] = problems[row] or found.problem
+            out.append(printable(found.text))
+        else:
+            out.append(found.text)
+    return out

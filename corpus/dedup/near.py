@@ -1,0 +1,243 @@
+"""Near duplicates over every batch's keys: LSH candidates, exact verification, star clusters.
+
+1. Documents are numbered in a canonical order (id, then lineage), so nothing depends on the
+   input order or on how it was batched; an earlier release's documents come after.
+2. Candidate pairs: documents of one group sharing an LSH bucket in any band. Band keys are read
+   a few bands at a time from each batch's stored keys (memory: 8 bytes per document and band read).
+3. Verification: pairs whose estimated Jaccard (share of equal signature values) is at least
+   `threshold - verify_margin` get their exact n-gram Jaccard, from the n-grams of only those
+   documents' texts, hashed once and kept in a scratch file (memory: one chunk of pairs). A pair is
+   an edge when that Jaccard is >= `threshold` (the estimate, for a document of an earlier release,
+   whose text is not here).
+4. Star clusters in survivor order, not connected components: the best document not yet taken
+   becomes a survivor and takes every neighbour not yet taken; the others start their own. So a
+   document is removed only when it is itself within `threshold` of the one kept for it: a drifting
+   chain (A~B, B~C, A≁C) keeps A and C. Documents of an earlier release always survive.
+"""
+
+from __future__ import annotations
+
+import mmap
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from corpus.config import DedupConfig
+from corpus.dedup.lsh import Signatures, band_keys, candidate_pairs, estimated_jaccard
+from corpus.dedup.normalise import matching_text, survivor_order
+from corpus.dedup.signatures import gram_hashes
+from corpus.dedup.store import Earlier
+from corpus.step import KEY, PART, ROW, KeyStore
+
+# Bands whose keys are held at once: 8 bands are 64 MB per million documents.
+BANDS_AT_ONCE = 8
+# Documents whose texts are read and hashed at a time when building the n-gram store.
+GRAM_DOCS = 4_096
+# Pairs whose exact Jaccard is computed per numpy batch: 1k pairs of news articles are ~30 MB
+# of n-gram keys (5k pairs added 400 MB to the peak at 1M documents).
+EXACT_BATCH_PAIRS = 1_000
+
+
+def near_duplicates(store: KeyStore, section: DedupConfig, earlier: Earlier | None) -> pl.DataFrame:
+    """Rows to remove: `_part`, `_row`, `keeper` (id), `similarity`, `from_earlier`."""
+    keys = store.frame()
+    canonical = keys.select(pl.arg_sort_by("id", "source_name", "source_file", "source_line")).to_series()
+    docs = keys[canonical.to_numpy()].with_columns(_earlier=pl.lit(False)).select(ORDER_COLUMNS)
+    blocks = store.arrays("minhash")
+    starts = np.concatenate([[0], np.cumsum([block.shape[0] for block in blocks])]).astype(np.int64)
+    stacked = starts[docs[PART].to_numpy().astype(np.int64)] + docs[KEY].to_numpy().astype(np.int64)
+    here = docs.height
+    if earlier is not None:
+        group = pl.col("language").fill_null("") if section.scope == "language" else pl.lit("")
+        old = earlier.rows.with_columns(_group=group, _earlier=pl.lit(True))
+        old = old.with_columns(*(pl.lit(None, pl.UInt32).alias(c) for c in (PART, ROW, KEY)))
+        docs = pl.concat([docs, old.select(ORDER_COLUMNS)], how="vertical_relaxed")
+        stacked = np.concatenate([stacked, starts[-1] + np.arange(old.height)])
+        blocks = [*blocks, earlier.signatures]
+    if docs.height == 0:
+        return pl.DataFrame(schema=GONE)
+    signatures = Signatures(blocks, stacked)
+    groups = docs["_group"].cast(pl.Categorical).to_physical().to_numpy()
+    pairs = candidate_pairs(_bands(store, section, stacked[:here], earlier), groups)
+    edges = _edges(store, docs, signatures, pairs, here, section)
+    return _stars(docs, edges, section)
+
+
+ORDER_COLUMNS = [
+    "id",
+    "source",
+    "published_at",
+    "published_date",
+    "text_chars",
+    "_group",
+    "_earlier",
+    PART,
+    ROW,
+    KEY,
+]
+GONE = {
+    PART: pl.UInt32,
+    ROW: pl.UInt32,
+    "keeper": pl.String,
+    "similarity": pl.Float64,
+    "from_earlier": pl.Boolean,
+}
+
+
+def _bands(
+    store: KeyStore, section: DedupConfig, stacked: np.ndarray, earlier: Earlier | None
+) -> Iterator[np.ndarray]:
+    """Each band's key per document (document order), `BANDS_AT_ONCE` bands read at a time."""
+    bands, rows = section.bands_rows
+    stored = store.arrays("bands")
+    extra = band_keys(earlier.signatures, bands, rows) if earlier is not None else None
+    for first in range(0, bands, BANDS_AT_ONCE):
+        chosen = slice(first, min(first + BANDS_AT_ONCE, bands))
+        width = chosen.stop - chosen.start
+        held = np.concatenate([np.asarray(part[:, chosen]) for part in stored]) if stored else None
+        ordered = held[stacked] if held is not None else np.zeros((0, width), dtype=np.uint64)
+        del held
+        if extra is not None:
+            ordered = np.concatenate([ordered, extra[:, chosen]])
+        for column in range(width):
+            yield np.ascontiguousarray(ordered[:, column])
+
+
+def _edges(
+    store: KeyStore,
+    docs: pl.DataFrame,
+    signatures: Signatures,
+    pairs: pl.DataFrame,
+    here: int,
+    section: DedupConfig,
+) -> pl.DataFrame:
+    """Candidate pairs within `threshold - verify_margin` by estimate, verified exactly when both
+    documents are in this build; edges are the pairs at or above the threshold."""
+    left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
+    estimate = estimated_jaccard(signatures, left, right)
+    close = estimate >= section.threshold - section.verify_margin
+    left, right, similarity = left[close], right[close], estimate[close]
+    both = np.flatnonzero((left < here) & (right < here))
+    if both.size:
+        with tempfile.TemporaryDirectory(dir=store.scratch()) as scratch:
+            grams = GramStore(
+                store,
+                docs,
+                np.unique(np.concatenate([left[both], right[both]])),
+                section.ngram,
+                Path(scratch),
+            )
+            similarity[both] = grams.jaccard(left[both], right[both])
+    keep = similarity >= section.threshold
+    return pl.DataFrame({"left": left[keep], "right": right[keep], "similarity": similarity[keep]})
+
+
+def _stars(docs: pl.DataFrame, edges: pl.DataFrame, section: DedupConfig) -> pl.DataFrame:
+    """Greedy star clusters in survivor order (see the module docstring): the removed documents,
+    each with the survivor that took it and their similarity."""
+    if edges.height == 0:
+        return pl.DataFrame(schema=GONE)
+    order = (
+        docs.with_row_index("_doc")
+        .sort([pl.col("_earlier").not_(), *survivor_order(section.outlet_priority), "_doc"])["_doc"]
+        .to_numpy()
+    )
+    left, right = edges["left"].to_numpy().astype(np.int64), edges["right"].to_numpy().astype(np.int64)
+    ends = np.concatenate([left, right])
+    others = np.concatenate([right, left])
+    by_node = np.argsort(ends, kind="stable")
+    bounds = np.searchsorted(ends[by_node], np.arange(docs.height + 1))
+    neighbours = others[by_node].tolist()
+    earlier = docs["_earlier"].to_numpy()
+    state = np.zeros(docs.height, dtype=np.int8)  # 0 free, 1 survivor, 2 taken
+    keeper = np.full(docs.height, -1, dtype=np.int64)
+    linked = np.zeros(docs.height, dtype=bool)
+    linked[ends] = True
+    for node in order[linked[order]].tolist():
+        if state[node]:
+            continue
+        state[node] = 1
+        for other in neighbours[bounds[node] : bounds[node + 1]]:
+            if not state[other] and not earlier[other]:
+                state[other], keeper[other] = 2, node
+    taken = np.flatnonzero(keeper >= 0)
+    return pl.DataFrame(
+        {
+            PART: docs[PART].gather(taken),
+            ROW: docs[ROW].gather(taken),
+            "keeper": docs["id"].gather(keeper[taken]),
+            "similarity": np.round(_edge_similarity(edges, taken, keeper[taken]), 4),
+            "from_earlier": earlier[keeper[taken]],
+        },
+        schema=GONE,
+    )
+
+
+def _edge_similarity(edges: pl.DataFrame, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The similarity of edge (a[i], b[i]) for each i (every such pair is an edge)."""
+    low, high = np.minimum(a, b).astype(np.uint64), np.maximum(a, b).astype(np.uint64)
+    edge_low = np.minimum(edges["left"].to_numpy(), edges["right"].to_numpy()).astype(np.uint64)
+    edge_high = np.maximum(edges["left"].to_numpy(), edges["right"].to_numpy()).astype(np.uint64)
+    keys = (edge_low << np.uint64(32)) | edge_high
+    order = np.argsort(keys)
+    found = order[np.searchsorted(keys[order], (low << np.uint64(32)) | high)]
+    return edges["similarity"].to_numpy()[found]
+
+
+class GramStore:
+    """The distinct n-gram hashes of some documents, hashed from their texts once and kept sorted
+    in a scratch file; `jaccard` reads only the documents of a chunk of pairs at a time."""
+
+    def __init__(
+        self, store: KeyStore, docs: pl.DataFrame, wanted: np.ndarray, ngram: int, folder: Path
+    ) -> None:
+        self.wanted = wanted
+        self.sizes = np.zeros(wanted.size, dtype=np.int64)
+        self.starts = np.zeros(wanted.size, dtype=np.int64)
+        path, written = folder / "grams.u32", 0
+        # Read by part, so each part's texts are read once.
+        by_part = docs.select(PART, ROW)[wanted].with_row_index("_i").sort(PART, ROW)
+        with path.open("wb") as out:
+            for low in range(0, by_part.height, GRAM_DOCS):
+                chunk = by_part.slice(low, GRAM_DOCS)
+                texts = store.texts(chunk[PART].to_numpy(), chunk[ROW].to_numpy())
+                matching = texts.to_frame("t").select(matching_text(pl.col("t")))["t"]
+                hashes, offsets = gram_hashes(matching, ngram)
+                for index, values in zip(chunk["_i"].to_list(), np.split(hashes, offsets[1:]), strict=True):
+                    distinct = np.unique(values).astype(np.uint32)
+                    self.starts[index], self.sizes[index] = written, distinct.size
+                    out.write(distinct.tobytes())
+                    written += distinct.size
+        self.values = np.memmap(path, dtype=np.uint32, mode="r") if written else np.zeros(0, np.uint32)
+
+    def jaccard(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Exact n-gram Jaccard of each pair of documents (numbers in the canonical order)."""
+        out = np.empty(left.size, dtype=np.float64)
+        a, b = np.searchsorted(self.wanted, left), np.searchsorted(self.wanted, right)
+        for low in range(0, left.size, EXACT_BATCH_PAIRS):
+            chunk = slice(low, low + EXACT_BATCH_PAIRS)
+            pair = np.arange(a[chunk].size, dtype=np.uint64)
+            sides = [self._keys(side[chunk], pair) for side in (a, b)]
+            sizes = [self.sizes[side[chunk]] for side in (a, b)]
+            both = np.sort(np.concatenate(sides))
+            shared_keys = both[1:][both[1:] == both[:-1]]
+            shared = np.bincount((shared_keys >> np.uint64(32)).astype(np.int64), minlength=pair.size)
+            out[chunk] = shared / np.maximum(sizes[0] + sizes[1] - shared, 1)
+        self._release()
+        return out
+
+    def _keys(self, docs: np.ndarray, pair: np.ndarray) -> np.ndarray:
+        """(pair << 32 | hash) for every distinct hash of each pair's document on one side."""
+        size = self.sizes[docs]
+        start = np.repeat(self.starts[docs] - np.concatenate([[0], np.cumsum(size)[:-1]]), size)
+        hashes = np.asarray(self.values[start + np.arange(size.sum())]).astype(np.uint64)
+        return (np.repeat(pair, size) << np.uint64(32)) | hashes
+
+    def _release(self) -> None:
+        """Drop the file's pages from this process's memory (they are cache, not working set)."""
+        handle = getattr(self.values, "_mmap", None)
+        if handle is not None and hasattr(mmap, "MADV_DONTNEED"):
+            handle.madvise(mmap.MADV_DONTNEED)

@@ -1,0 +1,96 @@
+"""What a step is: a per-document map, or a corpus-wide phase (keys, one decision, apply).
+
+- a **map** works per document: a batch frame in, the same rows out (in order, over the canonical
+  schema of `corpus.schema`), some marked with `removed_reason`;
+- a **phase** works corpus-wide in three parts: `keys` takes narrow columns (and arrays, such as
+  MinHash signatures) of every live row of every batch, `decide` reads all keys through a
+  `KeyStore` and returns a small decision table, and the decisions are applied batch by batch.
+  A phase that only removes rows returns a table of the rows it removes (`_part`, `_row`, reason,
+  `dup_of`...), which the engine applies; a phase that rewrites documents (recurring furniture)
+  returns a table its own `apply` joins into each batch.
+
+An engine (`corpus.engine`) runs steps without knowing what they do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import polars as pl
+
+# Engine columns of key tables and decision tables: a row's part (batch), its row in the part, and
+# (key tables) its position among the part's key rows, which is its row in the part's arrays.
+PART, ROW, KEY = "_part", "_row", "_key"
+# Columns of a decision table of a phase that removes rows.
+DECISION = {
+    PART: pl.UInt32(),
+    ROW: pl.UInt32(),
+    "removed_reason": pl.String(),
+    "removed_detail": pl.String(),
+    "dup_of": pl.String(),
+    "similarity": pl.Float64(),
+    "dup_release": pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class Map:
+    """A per-document step: batch frame -> batch frame (same rows, same order)."""
+
+    name: str
+    run: Callable[[pl.DataFrame], pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class Keys:
+    """What a phase keeps of one batch: a narrow frame (one row per live row unless the phase says
+    otherwise) and named arrays whose first axis is the frame's rows."""
+
+    frame: pl.DataFrame
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class KeyStore(Protocol):
+    """The keys of every batch, as an engine keeps them; what a phase's `decide` reads."""
+
+    def frame(self, columns: list[str] | None = None) -> pl.DataFrame:
+        """All key rows (with `_part` and `_row`), in part order."""
+        ...
+
+    def partitions(self) -> Iterator[pl.DataFrame]:
+        """The key rows partition by partition (keys written with a `_partition` column)."""
+        ...
+
+    def arrays(self, name: str) -> list[np.ndarray]:
+        """One array per part (rows aligned with that part's key rows), in part order."""
+        ...
+
+    def texts(self, parts: np.ndarray, rows: np.ndarray) -> pl.Series:
+        """The `text` of these rows, in this order."""
+        ...
+
+    def scratch(self) -> Path:
+        """A folder for a decision's own temporary files (removed with the work)."""
+        ...
+
+
+class Phase(Protocol):
+    """A corpus-wide step: keys per batch, one decision over all keys, applied per batch."""
+
+    name: str
+    # True when `apply` changes documents (a new pass over the batches follows); False when the
+    # decision only removes rows (the engine applies it; consecutive such phases share one pass).
+    rewrites: bool
+
+    def keys(self, batch: pl.DataFrame) -> Keys: ...
+
+    def decide(self, store: KeyStore) -> pl.DataFrame: ...
+
+    def apply(self, batch: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame: ...
+
+
+Step = Map | Phase
