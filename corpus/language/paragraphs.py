@@ -19,12 +19,13 @@ UND = "und"
 def split_units(documents: pl.DataFrame, unit_chars: int) -> pl.DataFrame:
     """One row per unit (`doc`, `unit`) from `doc` and `sample`: lines, long lines cut in windows."""
     lines = documents.select("doc", line=pl.col("sample").str.split("\n")).explode("line")
+    # Windows are cut by one regex pass per line (slicing at each offset would rescan the line from
+    # its start: quadratic in its length); an empty line is one empty unit.
+    windows = pl.col("line").fill_null("").str.extract_all(f"(?s).{{1,{unit_chars}}}")
     return (
-        lines.with_columns(
-            start=pl.int_ranges(0, pl.max_horizontal(pl.col("line").str.len_chars(), 1), unit_chars)
-        )
-        .explode("start")
-        .select("doc", unit=pl.col("line").str.slice(pl.col("start"), unit_chars).fill_null(""))
+        lines.select("doc", unit=pl.when(windows.list.len() > 0).then(windows).otherwise(pl.lit([""])))
+        .explode("unit")
+        .with_columns(pl.col("unit").fill_null(""))
     )
 
 

@@ -43,6 +43,8 @@ def read_csv(task: ReadTask, source: SourceConfig, limits: Limits, seen: set[str
         if frame is None:
             yield from _csv_records(text, part, source, limits, encoding, seen)
             continue
+        if frame.width == 0:  # an empty file: no record
+            continue
         seen.update(frame.columns)
         mapped = map_frame(frame, source, part.name).with_columns(
             source_line=pl.int_range(1, frame.height + 1, dtype=pl.Int64),
