@@ -8,6 +8,10 @@ from typing import Any
 
 import polars as pl
 
+from corpus.config import Config, ReleaseConfig, SourceConfig
+from corpus.engine.memory import MemoryResult
+from corpus.release.shards import Split
+from corpus.release.writer import write_release
 from corpus.schema import conform
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,3 +79,30 @@ def release_files(folder: Path) -> dict[str, bytes]:
 FRENCH_MONTHS = (
     "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()  # noqa: SIM905
 )
+
+
+def write_splits(
+    rows: pl.DataFrame,
+    folder: Path,
+    shard_bytes: int,
+    row_group_rows: int,
+    row_group_bytes: int = 64_000_000,
+    validation: float = 0.0,
+    test: float = 0.0,
+) -> list[Split]:
+    """Released rows held in memory written by the release writer with these release settings."""
+    release = ReleaseConfig(
+        shard_bytes=shard_bytes,
+        row_group_rows=row_group_rows,
+        row_group_bytes=row_group_bytes,
+        validation=validation,
+        test=test,
+    )
+    config = Config(
+        name="t", version="0.1.0", sources=[SourceConfig(name="s", kind="jsonl", path="x")], release=release
+    )
+    lineage = rows.with_columns(
+        source_name=pl.lit("s"), source_file=pl.lit("x"), source_line=pl.int_range(pl.len(), dtype=pl.Int64)
+    )
+    result = MemoryResult(conform(lineage), [], rows.height)
+    return write_release(config, result, folder, folder / ".scratch", 0).splits

@@ -16,9 +16,9 @@ from huggingface_hub import DatasetCard
 
 from corpus.build import BuildSummary, Options, build
 from corpus.errors import ReleaseError
-from corpus.release import sha256_file, write_splits
+from corpus.release import sha256_file
 from corpus.schema import RELEASED, REMOVED
-from tests.helpers import CONFIGS, MAGHREB, SAMPLE, frame, release_files
+from tests.helpers import CONFIGS, MAGHREB, SAMPLE, frame, release_files, write_splits
 
 SEED_TITLE = "Maroc-Russie : Le dialogue politique se poursuit malgré le report de la visite de Lavrov"
 DUPLICATE_REASONS = {"rescrape", "exact_duplicate", "near_duplicate"}

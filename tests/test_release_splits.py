@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from corpus.build import BuildSummary, build
 from corpus.config import ReleaseConfig
-from corpus.release import assign_splits, write_splits
-from tests.helpers import frame
+from corpus.release import assign_splits
+from tests.helpers import frame, write_splits
 from tests.test_release import changed_config
 
 

@@ -71,6 +71,14 @@ class MemoryResult:
     def removed(self) -> pl.DataFrame:
         return self.rows.filter(pl.col("removed_reason").is_not_null())
 
+    def batches(self) -> Iterator[tuple[int, pl.DataFrame]]:
+        """The rows as one batch (so the release writer can write them)."""
+        yield 0, self.rows
+
+    def keys(self, phase: str, part: int) -> Keys:
+        """No phase keys are kept in memory: the writer leaves signatures empty."""
+        raise FileNotFoundError(phase)
+
     def check_ledger(self) -> None:
         """Rows read must equal rows released plus rows removed, and no input row may appear twice."""
         check_ledger(self.rows_read, self.released.height, self.removed.height)

@@ -13,16 +13,7 @@ from corpus.release.folder import (
     staging_folder,
     write_json,
 )
-from corpus.release.shards import (
-    PARQUET_OPTIONS,
-    SPLITS,
-    Split,
-    arrow_table,
-    assign_splits,
-    shard_plan,
-    write_removed,
-    write_splits,
-)
+from corpus.release.shards import PARQUET_OPTIONS, SPLITS, Split, arrow_table, assign_splits
 
 __all__ = [
     "PARQUET_OPTIONS",
@@ -33,9 +24,6 @@ __all__ = [
     "file_table",
     "publish_folder",
     "sha256_file",
-    "shard_plan",
     "staging_folder",
     "write_json",
-    "write_removed",
-    "write_splits",
 ]

@@ -1,0 +1,138 @@
+"""The local engine: batches of any size give the same release, a killed build resumes from its
+work folder to the same bytes, and the work folder is kept or discarded as asked."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from corpus.build import Options, build
+from corpus.config import load_config
+from corpus.engine.batch import schedule
+from corpus.engine.work import work_folder
+from corpus.pipeline import plan
+from corpus.step import Map
+from tests.helpers import CONFIGS, MAGHREB, release_files
+
+
+def sample_config(folder: Path, **execution: int) -> Path:
+    """configs/maghreb.yaml, placed elsewhere, with these execution settings."""
+    raw = yaml.safe_load(MAGHREB.read_text(encoding="utf-8"))
+    for entry in raw["sources"]:
+        entry["path"] = os.path.relpath(CONFIGS / entry["path"], folder)
+    raw["boilerplate"]["patterns"] = os.path.relpath(CONFIGS / "boilerplate.yaml", folder)
+    raw["metadata"]["outlets"] = os.path.relpath(CONFIGS / "outlets.yaml", folder)
+    if execution:
+        raw["execution"] = execution
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "maghreb.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Every file of the sample release built with the default batches."""
+    folder = tmp_path_factory.mktemp("reference")
+    return release_files(build(sample_config(folder / "cfg"), folder / "out").path)
+
+
+@pytest.mark.parametrize("rows", [1, 7])
+def test_batch_size_does_not_change_a_byte(reference: dict[str, bytes], tmp_path: Path, rows: int) -> None:
+    summary = build(sample_config(tmp_path / "cfg", batch_rows=rows), tmp_path / "out", Options(workers=2))
+    files = release_files(summary.path)
+    assert sorted(files) == sorted(reference)
+    assert [name for name in files if files[name] != reference[name]] == []
+
+
+def test_the_plan_runs_in_three_passes_around_its_phases() -> None:
+    passes = schedule(plan(load_config(MAGHREB)).steps)
+    shape = [
+        ([p.name for p in s.apply], [m.name for m in s.maps], [p.name for p in s.phases]) for s in passes
+    ]
+    assert shape == [
+        ([], ["read", "screen", "repair", "boilerplate", "metadata"], ["recurring"]),
+        (["recurring"], ["quality", "language"], ["rescrape", "exact_dedup", "near_dedup"]),
+    ]
+
+
+def test_a_map_after_a_removing_phase_starts_a_new_pass() -> None:
+    loaded = load_config(MAGHREB)
+    steps = plan(loaded).steps
+    extra = Map("late", lambda frame: frame)
+    passes = schedule([*steps[:-1], extra, steps[-1]])
+    assert [[p.name for p in s.apply] for s in passes][-1] == ["rescrape", "exact_dedup"]
+    assert [m.name for m in passes[-1].maps] == ["late"]
+
+
+def test_work_is_removed_after_a_release_unless_kept(tmp_path: Path) -> None:
+    config = sample_config(tmp_path / "cfg")
+    summary = build(config, tmp_path / "out", Options(workers=1))
+    assert not work_folder(summary.path).exists()
+    kept = build(config, tmp_path / "kept", Options(workers=1, keep_work=True))
+    folder = work_folder(kept.path)
+    assert (folder / "fingerprint.json").is_file()
+    assert list((folder / "pass-1").glob("*.done.json"))
+
+
+def done_markers(folder: Path) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in folder.glob("pass-*/*.done.json")}
+
+
+def test_a_killed_build_resumes_to_the_same_bytes(reference: dict[str, bytes], tmp_path: Path) -> None:
+    """SIGKILL in the middle of the first pass; the rerun reuses every finished unit (their markers
+    are not rewritten) and writes the same release as a build that was never interrupted."""
+    config = sample_config(tmp_path / "cfg", batch_rows=1)
+    out = tmp_path / "out"
+    target = out / "maghreb-news" / "v0.1.0"
+    folder = work_folder(target)
+    cli = "from corpus.cli import app; app()"
+    command = [sys.executable, "-c", cli, "build", str(config), "--out", str(out), "--workers", "1", "-q"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while len(done_markers(folder)) < 3 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished = done_markers(folder)
+    assert finished, "the build was killed before it finished a unit"
+    assert not target.exists()  # never a half-written version
+    summary = build(config, out, Options(workers=1, keep_work=True))
+    assert summary.status == "new"
+    after = done_markers(folder)
+    assert {p: after[p] for p in finished} == finished  # reused, not redone
+    assert len(after) > len(finished)
+    files = release_files(summary.path)
+    assert [name for name in files if files.get(name) != reference.get(name)] == []
+
+
+def test_changed_input_or_fresh_discards_earlier_work(tmp_path: Path) -> None:
+    config = sample_config(tmp_path / "cfg")
+    kept = build(config, tmp_path / "out", Options(workers=1, keep_work=True))
+    folder = work_folder(kept.path)
+    before = done_markers(folder)
+    again = build(config, tmp_path / "out", Options(workers=1, keep_work=True, fresh=True))
+    assert again.status == "unchanged"
+    assert all(done_markers(folder)[p] != t for p, t in before.items())  # redone
+    fingerprint = (folder / "fingerprint.json").read_text(encoding="utf-8")
+    articles = tmp_path / "articles.jsonl"
+    record = (
+        '{"url": "https://x.ma/1", "title": "T", "source": "Le Matin", "date": "2024-01-02", "text": "%s"}'
+    )
+    articles.write_text(record % "Un seul article, autre chose que l'échantillon." + "\n", encoding="utf-8")
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    raw["sources"][1]["path"] = os.path.relpath(articles, config.parent)
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    other = build(config, tmp_path / "other", Options(workers=1, keep_work=True))
+    assert (work_folder(other.path) / "fingerprint.json").read_text(encoding="utf-8") != fingerprint
+    released = other.released()
+    assert "Un seul article, autre chose que l'échantillon." in released["text"].to_list()
+    assert pl.Series(released["source_file"]).str.ends_with("articles.jsonl").sum() == 1
