@@ -29,6 +29,7 @@ from corpus.release.plots import write_plots
 from corpus.release.report import Report
 from corpus.release.shards import Split
 from corpus.release.writer import write_release
+from corpus.schema import RELEASED, REMOVED, conform
 from corpus.sources import Limits, list_files, relative_name
 
 # Libraries whose versions shape the released bytes (parsing, repair, hashing, Parquet writing).
@@ -59,15 +60,17 @@ class BuildSummary:
 
     def released(self) -> pl.DataFrame:
         """The released rows, read back from the release's shards (every language and split)."""
-        return _read(sorted((self.path / "data").glob("*/*.parquet")))
+        return _read(sorted((self.path / "data").glob("*/*.parquet")), RELEASED)
 
     def removed(self) -> pl.DataFrame:
         """The removed rows, read back from `removed/`."""
-        return _read(sorted((self.path / "removed").glob("*.parquet")))
+        return _read(sorted((self.path / "removed").glob("*.parquet")), REMOVED)
 
 
-def _read(files: list[Path]) -> pl.DataFrame:
-    return pl.concat([pl.read_parquet(f) for f in files], how="vertical") if files else pl.DataFrame()
+def _read(files: list[Path], columns: list[str]) -> pl.DataFrame:
+    if not files:
+        return conform(pl.DataFrame()).select(columns)
+    return pl.concat([pl.read_parquet(f) for f in files], how="vertical")
 
 
 @dataclass(frozen=True)

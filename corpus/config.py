@@ -156,6 +156,9 @@ class MetadataConfig(Section):
     default_timezone: str = "Africa/Casablanca"
     # Dates before this year are scraper defaults (epoch, 1900) or typos, not Maghreb web news.
     earliest_year: int = Field(default=1990, ge=1800)
+    # Dates after this year are placeholders (9999-12-31) or typos; the crawl day, when known,
+    # bounds dates tighter (`future_tolerance_days`).
+    latest_year: int = Field(default=2100, ge=1800, le=9000)
     # A date this many days after the crawl day is impossible; one day absorbs zone and clock skew.
     future_tolerance_days: int = Field(default=1, ge=0)
 

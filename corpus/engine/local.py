@@ -48,7 +48,7 @@ from corpus.engine.work import (
 )
 from corpus.errors import CorpusError
 from corpus.pipeline import Plan
-from corpus.sources import Limits, ReadTask, check_mapped, plan_reads, read_task, used_columns
+from corpus.sources import Limits, ReadTask, check_mapped, plan_reads, read_task
 from corpus.step import PART, ROW, Keys, Phase
 
 
@@ -379,4 +379,4 @@ def _check_columns(plan: Plan, tasks: list[ReadTask], finished: Finished) -> Non
     """Every explicitly mapped column must exist in at least one file of its source."""
     for number, source in enumerate(plan.loaded.config.sources):
         files = len({p.path for t in tasks if t.source == number for p in t.parts})
-        check_mapped(source, used_columns(sorted(finished.seen.get(number, set())), source), files)
+        check_mapped(source, finished.seen.get(number, set()), files)

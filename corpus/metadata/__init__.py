@@ -51,7 +51,8 @@ def normalise_metadata(frame: pl.DataFrame, section: MetadataConfig, aliases: pl
 
 def date_issues(section: MetadataConfig) -> pl.Expr:
     """Why a row has no publication date: `missing`, `unparsed`, `invalid` (no such day),
-    `too_old` (before `earliest_year`) or `future` (after the crawl); null when it has one."""
+    `too_old` (before `earliest_year`) or `future` (after the crawl day, or after `latest_year`);
+    null when it has one."""
     raw = pl.col("published_raw").str.strip_chars()
     crawl_day = pl.col("scraped_at").dt.date() + pl.duration(days=section.future_tolerance_days)
     return (
@@ -63,7 +64,10 @@ def date_issues(section: MetadataConfig) -> pl.Expr:
         .then(pl.lit("invalid"))
         .when(pl.col("published_date").dt.year() < section.earliest_year)
         .then(pl.lit("too_old"))
-        .when(pl.col("published_date") > crawl_day)
+        .when(
+            (pl.col("published_date") > crawl_day)
+            | (pl.col("published_date").dt.year() > section.latest_year)
+        )
         .then(pl.lit("future"))
     )
 

@@ -9,6 +9,7 @@ left to right, letter by letter.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ PLOTS = {
 }
 # Outlets drawn in the outlet plot; the rest are summed into one bar so the plot stays legible.
 TOP_OUTLETS = 20
+# Characters of an outlet name drawn on the axis (real names are under 40).
+LABEL_CHARS = 48
 DPI = 100
 
 
@@ -58,7 +61,9 @@ def write_plots(report: Report, folder: Path) -> dict[str, str]:
         "documents_per_outlet": _per_outlet,
         "text_length": _text_length,
     }
-    with matplotlib.style.context("default"):
+    with matplotlib.style.context("default"), warnings.catch_warnings():
+        # A scraped outlet name may hold characters the font lacks: drawn as boxes, not warned about.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
         for name, draw in drawers.items():
             figure = Figure(figsize=(8, 4.5), dpi=DPI, layout="constrained")
             FigureCanvasAgg(figure)
@@ -98,7 +103,7 @@ def _per_outlet(axes: Any, report: Report) -> None:
         totals[name] = totals.get(name, 0) + n
     counts = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
     shown = counts[:TOP_OUTLETS]
-    labels = [display_text(s) for s, _ in shown]
+    labels = [display_text(_short(s)) for s, _ in shown]
     values = [n for _, n in shown]
     if len(counts) > TOP_OUTLETS:
         labels.append(f"{len(counts) - TOP_OUTLETS} other outlets")
@@ -109,6 +114,11 @@ def _per_outlet(axes: Any, report: Report) -> None:
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_xlabel("documents")
     axes.set_title("Documents per outlet")
+
+
+def _short(label: str, most: int = LABEL_CHARS) -> str:
+    """A label cut to `most` characters, so one absurdly long scraped name cannot crush the axes."""
+    return label if len(label) <= most else label[: most - 1] + "…"
 
 
 def _text_length(axes: Any, report: Report) -> None:

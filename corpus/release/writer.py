@@ -207,7 +207,7 @@ def buckets_of(ids: pl.Series, count: int) -> np.ndarray:
 
 
 def _signature_columns(
-    released: pl.DataFrame, positions: np.ndarray, keys: Keys | None, exact: Keys | None
+    released: pl.DataFrame, positions: np.ndarray, height: int, keys: Keys | None, exact: Keys | None
 ) -> pl.DataFrame:
     """`minhash` and `matching_hash` of released rows (by their rows in the batch), from the keys
     the near and exact phases took."""
@@ -216,7 +216,7 @@ def _signature_columns(
             {"minhash": [None] * released.height, "matching_hash": [None] * released.height},
             schema={"minhash": pl.List(pl.UInt32), "matching_hash": pl.UInt64},
         )
-    key_of = np.full(positions.max(initial=0) + 1, -1, dtype=np.int64)
+    key_of = np.full(height, -1, dtype=np.int64)
     key_of[keys.frame[ROW].to_numpy()] = keys.frame[KEY].to_numpy()
     at = key_of[positions]
     minhash = np.asarray(keys.arrays["minhash"])[at]
@@ -255,9 +255,8 @@ def write_release(config: Config, output: Output, folder: Path, scratch: Path, i
             .to_numpy()
         )
         positions = np.flatnonzero(live.to_numpy())
-        signed = _signature_columns(
-            released, positions, _keys(output, "near_dedup", part), _keys(output, "exact_dedup", part)
-        )
+        near, exact = _keys(output, "near_dedup", part), _keys(output, "exact_dedup", part)
+        signed = _signature_columns(released, positions, batch.height, near, exact)
         rows = released.select(*RELEASED, "_split").hstack(signed)
         sizes.append(
             rows.select("id", "language", "_split", _bytes=pl.col("text").str.len_bytes().fill_null(0))

@@ -76,7 +76,7 @@ def read_source(source: SourceConfig, root: Path) -> pl.DataFrame:
     seen: set[str] = set()
     frames = [frame for task in loaded_tasks for frame in read_task(task, source, limits, seen)]
     files = len({p.path for t in loaded_tasks for p in t.parts})
-    check_mapped(source, used_columns(sorted(seen), source), files)
+    check_mapped(source, seen, files)
     return (
         pl.concat(frames, how="vertical")
         if frames

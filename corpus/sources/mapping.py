@@ -99,21 +99,6 @@ class RecordColumns:
         filled = {name: values for name, values in self.columns.items() if len(values) == len(self)}
         return pl.DataFrame(filled, schema={name: RAW[name] for name in filled})
 
-    def check_text(self, where: str) -> None:
-        """A parsed record exists but none has a text column: the mapping is wrong, say so."""
-        if "text" in self.source.constants or not self.keys:
-            return
-        wanted = candidates(self.source, "text")
-        if not self.keys.intersection(wanted):
-            raise SourceError(
-                f"{where}: no text column: sources[{self.source.name!r}].columns.text is "
-                f"{_shown(self.source.columns.get('text', 'text'))} but the records have {sorted(self.keys)}"
-            )
-
-
-def _shown(wanted: str | list[str]) -> str:
-    return repr(wanted)
-
 
 def map_frame(frame: pl.DataFrame, source: SourceConfig, where: str) -> pl.DataFrame:
     """Select and rename mapped columns of a table (all strings) to reader columns."""
@@ -143,9 +128,15 @@ def used_columns(names: list[str], source: SourceConfig) -> set[str]:
     return wanted.intersection(names)
 
 
-def check_mapped(source: SourceConfig, used: set[str], files: int) -> None:
-    """Every explicitly mapped field must find one of its columns in at least one file."""
-    for name, wanted in source.columns.items():
+def check_mapped(source: SourceConfig, seen: set[str], files: int) -> None:
+    """Every explicitly mapped field, and the text, must find one of its columns in at least one
+    file of the source: a typo in the mapping, not a record's problem, so it is checked over all
+    the input columns `seen` (whatever the batches), and only once a record was read."""
+    if not seen:
+        return
+    used = used_columns(sorted(seen), source)
+    fields = {**source.columns, "text": source.columns.get("text", "text")}
+    for name, wanted in fields.items():
         if name in source.constants:
             continue
         options = [wanted] if isinstance(wanted, str) else wanted
