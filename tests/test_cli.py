@@ -117,3 +117,23 @@ def test_no_arguments_shows_help() -> None:
     result = make_runner().invoke(app, [])
     assert "build" in result.output
     assert "Usage" in result.output
+
+
+def test_unknown_time_zone_is_a_config_error_before_any_work(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text('{"text": "ok", "date": "2024-03-14 10:15"}\n', encoding="utf-8")
+    path = tmp_path / "zone.yaml"
+    path.write_text(
+        "name: test\nversion: 0.1.0\n"
+        "sources:\n  - {name: a, kind: jsonl, path: a.jsonl, columns: {text: text, published: date}}\n"
+        f"boilerplate: {{patterns: {MAGHREB.parent / 'boilerplate.yaml'}}}\n"
+        f"metadata: {{outlets: {MAGHREB.parent / 'outlets.yaml'}, default_timezone: Mars/Olympus}}\n",
+        encoding="utf-8",
+    )
+    result = make_runner().invoke(app, ["build", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {path}: invalid config\n"
+        "  metadata.default_timezone: unknown time zone 'Mars/Olympus'; "
+        "expected an IANA name such as Africa/Casablanca\n"
+    )
+    assert not (tmp_path / "out").exists()
