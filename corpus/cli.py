@@ -69,12 +69,20 @@ def diff_command(
 ) -> None:
     """Print documents added, removed and changed per language, and write them into NEW's card.
 
+    OLD and NEW must be versions of one dataset. Two builds of the same version are compared but
+    NEW's card is left alone: a version's files never change after it is built.
+
     Example: corpus diff out/maghreb-news/v0.1.0 out/maghreb-news/v0.2.0
     """
     with _errors():
         result = diff_releases(old, new)
-        write_changelog(new, result)
+        if not result.same_version:
+            write_changelog(new, result)
     _print_diff(result)
+    if result.same_version:
+        out.print(
+            f"{new} has the same version as {old}: its card is left as it is", highlight=False, soft_wrap=True
+        )
 
 
 @app.command("verify")
