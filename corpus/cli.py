@@ -19,7 +19,7 @@ from rich.table import Table
 from corpus.boilerplate import furniture_counts
 from corpus.build import BuildSummary, build
 from corpus.card import languages, split_names
-from corpus.errors import CorpusError
+from corpus.errors import CorpusError, redact
 from corpus.release.diff import ReleaseDiff, diff_releases, write_changelog
 from corpus.release.publish import format_plan, plan_publish, publish_release
 from corpus.release.verify import verify_release
@@ -145,11 +145,12 @@ def hub_api() -> Any:
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Expected failures become one line on stderr and their exit code, never a traceback."""
+    """Expected failures become a message on stderr and their exit code, never a traceback; a
+    message never shows credentials, whatever a server put into it."""
     try:
         yield
     except CorpusError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
 
 

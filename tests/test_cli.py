@@ -8,7 +8,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+import corpus.cli
 from corpus.cli import app
+from corpus.errors import ReleaseError
 from tests.helpers import MAGHREB
 
 
@@ -137,3 +139,13 @@ def test_unknown_time_zone_is_a_config_error_before_any_work(tmp_path: Path) -> 
         "expected an IANA name such as Africa/Casablanca\n"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_no_error_message_shows_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def leaky(release: Path) -> None:
+        raise ReleaseError("refused; request headers: {'authorization': 'Bearer hf_secretTOKEN0123456789'}")
+
+    monkeypatch.setattr(corpus.cli, "verify_release", leaky)
+    result = make_runner().invoke(app, ["verify", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr == "error: refused; request headers: {'authorization': '[redacted]'}\n"
