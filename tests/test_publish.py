@@ -261,3 +261,23 @@ def test_bad_repo_id_is_a_usage_error(release: Path) -> None:
 def test_credentials_are_redacted_and_redaction_is_stable(message: str, expected: str) -> None:
     assert redact(message) == expected
     assert redact(expected) == expected
+
+
+class FailingStorage(FakeHub):
+    """The hub accepts the commit request, the file storage refuses the upload."""
+
+    def create_commit(self, repo_id: str, operations: list[Any], **options: Any) -> FakeCommit:
+        raise PermissionError(f"storage refused the upload: Authorization: Bearer {SECRET}")
+
+
+def test_a_storage_error_during_the_upload_is_one_line(release: Path) -> None:
+    hub = FailingStorage()
+    with pytest.raises(ReleaseError) as caught:
+        publish_release(release, "org/maghreb-news", hub)
+    count = len(release_bytes(release))
+    assert str(caught.value) == (
+        f"org/maghreb-news: committing {count} files failed (storage refused the upload: "
+        "Authorization: [redacted]); run the same command again: it compares the release with what "
+        "the hub holds now"
+    )
+    assert hub.tags == {}

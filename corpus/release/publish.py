@@ -200,6 +200,8 @@ def hub_step(api: HubApi, repo_id: str, doing: str) -> Iterator[None]:
         ) from None
     except HTTPError as exc:
         raise ReleaseError(hub_error(exc, repo_id, doing, getattr(api, "endpoint", "the hub"))) from None
+    except OSError as exc:  # the upload itself (Xet storage errors are OSErrors)
+        raise ReleaseError(f"{repo_id}: {doing} failed ({one_line(str(exc))}); {RETRY}") from None
     except ValueError as exc:  # the client's reading of a refusal (e.g. invalid card metadata)
         raise ReleaseError(
             f"{repo_id}: the hub refused the release while {doing} ({one_line(str(exc))}); "
