@@ -31,7 +31,7 @@ from rich.text import Text
 from corpus.build import BuildSummary, Options, build
 from corpus.card import languages, split_names
 from corpus.engine.progress import silent
-from corpus.errors import CorpusError
+from corpus.errors import CorpusError, redact
 from corpus.release.diff import ReleaseDiff, diff_releases, write_changelog
 from corpus.release.publish import format_plan, plan_publish, publish_release
 from corpus.release.verify import verify_release
@@ -93,12 +93,20 @@ def diff_command(
 ) -> None:
     """Print documents added, removed and changed per language, and write them into NEW's card.
 
+    OLD and NEW must be versions of one dataset. Two builds of the same version are compared but
+    NEW's card is left alone: a version's files never change after it is built.
+
     Example: corpus diff out/maghreb-news/v0.1.0 out/maghreb-news/v0.2.0
     """
     with _errors():
         result = diff_releases(old, new)
-        write_changelog(new, result)
+        if not result.same_version:
+            write_changelog(new, result)
     _print_diff(result)
+    if result.same_version:
+        out.print(
+            f"{new} has the same version as {old}: its card is left as it is", highlight=False, soft_wrap=True
+        )
 
 
 @app.command("verify")
@@ -161,11 +169,12 @@ def hub_api() -> Any:
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Expected failures become one line on stderr and their exit code, never a traceback."""
+    """Expected failures become a message on stderr and their exit code, never a traceback; a
+    message never shows credentials, whatever a server put into it."""
     try:
         yield
     except CorpusError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
 
 

@@ -5,10 +5,13 @@ Each step receives only its own section. Paths inside the config are relative to
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
 import re
+import zoneinfo
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -33,6 +36,38 @@ def _unit_interval(value: float) -> float:
 
 
 Fraction = Annotated[float, AfterValidator(_unit_interval)]
+
+# Entries of the zone database that are not zones: `localtime` is this machine's zone (a release
+# must not depend on the machine), `Factory` a placeholder; polars refuses both.
+NOT_ZONES = frozenset({"localtime", "Factory"})
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    """IANA zone names from the system database or the `tzdata` package (read once)."""
+    return frozenset(zoneinfo.available_timezones()) - NOT_ZONES
+
+
+def _time_zone(value: str) -> str:
+    """An IANA zone name, checked here so that a typo fails with its key path, not in polars."""
+    if value not in _time_zones():
+        raise ValueError(f"unknown time zone {value!r}; expected an IANA name such as Africa/Casablanca")
+    return value
+
+
+def _text_codec(value: str) -> str:
+    """A codec that decodes bytes to text (`base64` and `rot13` are codecs, not text encodings)."""
+    try:
+        info = codecs.lookup(value)
+    except LookupError:
+        raise ValueError(f"unknown codec {value!r}; expected a Python codec such as cp1256") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise ValueError(f"{value!r} is not a text encoding; expected a Python codec such as cp1256")
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
+TextCodec = Annotated[str, AfterValidator(_text_codec)]
 MappableField = Literal["url", "key", "title", "text", "source", "published", "scraped_at"]
 
 
@@ -80,7 +115,7 @@ class SourceConfig(Section):
     # json only: a list field whose items are the records; the parent's fields stay addressable.
     records: str | None = None
     # Tried in order when bytes are not UTF-8; detection picks among these (Arabic papers are cp1256).
-    encodings: list[str] = Field(default_factory=lambda: ["cp1256", "cp1252"])
+    encodings: list[TextCodec] = Field(default_factory=lambda: ["cp1256", "cp1252"])
     # A record that cannot be parsed stops the build (error) or goes to removed/ (skip).
     on_bad_record: Literal["error", "skip"] = "error"
     # Fields some dumps carry only in their file names (e.g. "DZE12.txt" is an Algerian article).
@@ -153,7 +188,7 @@ class MetadataConfig(Section):
     # Outlet registry (canonical names, aliases, country, time zone), relative to the config.
     outlets: str = "outlets.yaml"
     # Zone for dates without offset from outlets the registry does not know.
-    default_timezone: str = "Africa/Casablanca"
+    default_timezone: TimeZone = "Africa/Casablanca"
     # Dates before this year are scraper defaults (epoch, 1900) or typos, not Maghreb web news.
     earliest_year: int = Field(default=1990, ge=1800)
     # Dates after this year are placeholders (9999-12-31) or typos; the crawl day, when known,

@@ -8,7 +8,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+import corpus.cli
 from corpus.cli import app
+from corpus.errors import ReleaseError
 from tests.helpers import MAGHREB
 
 
@@ -117,3 +119,33 @@ def test_no_arguments_shows_help() -> None:
     result = make_runner().invoke(app, [])
     assert "build" in result.output
     assert "Usage" in result.output
+
+
+def test_unknown_time_zone_is_a_config_error_before_any_work(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text('{"text": "ok", "date": "2024-03-14 10:15"}\n', encoding="utf-8")
+    path = tmp_path / "zone.yaml"
+    path.write_text(
+        "name: test\nversion: 0.1.0\n"
+        "sources:\n  - {name: a, kind: jsonl, path: a.jsonl, columns: {text: text, published: date}}\n"
+        f"boilerplate: {{patterns: {MAGHREB.parent / 'boilerplate.yaml'}}}\n"
+        f"metadata: {{outlets: {MAGHREB.parent / 'outlets.yaml'}, default_timezone: Mars/Olympus}}\n",
+        encoding="utf-8",
+    )
+    result = make_runner().invoke(app, ["build", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {path}: invalid config\n"
+        "  metadata.default_timezone: unknown time zone 'Mars/Olympus'; "
+        "expected an IANA name such as Africa/Casablanca\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_error_message_shows_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def leaky(release: Path) -> None:
+        raise ReleaseError("refused; request headers: {'authorization': 'Bearer hf_secretTOKEN0123456789'}")
+
+    monkeypatch.setattr(corpus.cli, "verify_release", leaky)
+    result = make_runner().invoke(app, ["verify", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr == "error: refused; request headers: {'authorization': '[redacted]'}\n"

@@ -137,3 +137,46 @@ def test_sha256_changes_with_the_content(tmp_path: Path) -> None:
     first = load_config(write(tmp_path, MINIMAL, "a.yaml"))
     changed = load_config(write(tmp_path, with_section(dedup={"threshold": 0.9}), "b.yaml"))
     assert first.sha256 != changed.sha256
+
+
+def test_unknown_time_zone_names_its_path(tmp_path: Path) -> None:
+    error = config_error(write(tmp_path, with_section(metadata={"default_timezone": "Mars/Olympus"})))
+    assert str(error) == (
+        f"{tmp_path / 'config.yaml'}: invalid config\n"
+        "  metadata.default_timezone: unknown time zone 'Mars/Olympus'; "
+        "expected an IANA name such as Africa/Casablanca"
+    )
+
+
+@pytest.mark.parametrize("zone", ["localtime", "africa/casablanca", "../etc/passwd", ""])
+def test_machine_and_malformed_zone_names_are_refused(tmp_path: Path, zone: str) -> None:
+    error = config_error(write(tmp_path, with_section(metadata={"default_timezone": zone})))
+    assert f"metadata.default_timezone: unknown time zone {zone!r}" in str(error)
+
+
+@pytest.mark.parametrize("zone", ["Africa/Tunis", "UTC", "Etc/GMT-1"])
+def test_iana_zones_load(tmp_path: Path, zone: str) -> None:
+    loaded = load_config(write(tmp_path, with_section(metadata={"default_timezone": zone})))
+    assert loaded.config.metadata.default_timezone == zone
+
+
+def test_unknown_codec_names_the_codec_and_its_path(tmp_path: Path) -> None:
+    sources = [{**MINIMAL["sources"][0], "encodings": ["cp1256", "cp-1256"]}]
+    error = config_error(write(tmp_path, with_section(sources=sources)))
+    assert str(error) == (
+        f"{tmp_path / 'config.yaml'}: invalid config\n"
+        "  sources['articles'].encodings[1]: unknown codec 'cp-1256'; "
+        "expected a Python codec such as cp1256"
+    )
+
+
+def test_a_codec_that_is_not_a_text_encoding_is_refused(tmp_path: Path) -> None:
+    sources = [{**MINIMAL["sources"][0], "encodings": ["base64"]}]
+    error = config_error(write(tmp_path, with_section(sources=sources)))
+    assert "sources['articles'].encodings[0]: 'base64' is not a text encoding" in str(error)
+
+
+def test_codec_aliases_load(tmp_path: Path) -> None:
+    sources = [{**MINIMAL["sources"][0], "encodings": ["windows-1256", "latin-1", "CP1252"]}]
+    loaded = load_config(write(tmp_path, with_section(sources=sources)))
+    assert loaded.config.sources[0].encodings == ["windows-1256", "latin-1", "CP1252"]

@@ -3,6 +3,7 @@ card while NEW stays verifiable and rebuildable."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import yaml
 
 from corpus.build import build
 from corpus.cli import app
+from corpus.errors import ReleaseError
 from corpus.release.diff import CONTENT, diff_releases, write_changelog
 from corpus.release.verify import verify_release
 from tests.helpers import CONFIGS, MAGHREB, SAMPLE, release_files
@@ -136,3 +138,101 @@ def test_diff_of_a_folder_that_is_not_a_release(releases: tuple[Path, Path, Path
     result = make_runner().invoke(app, ["diff", str(old), str(tmp_path)])
     assert result.exit_code == 1
     assert "no manifest.json" in result.stderr
+
+
+def copy_release(release: Path, folder: Path) -> Path:
+    target = folder / release.name
+    shutil.copytree(release, target)
+    return target
+
+
+def no_space(path: os.PathLike | str) -> OSError:
+    return OSError(errno.ENOSPC, "No space left on device", str(path))
+
+
+def test_a_manifest_that_cannot_be_written_leaves_new_as_it_was(
+    releases: tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, new, _ = releases
+    target = copy_release(new, tmp_path / "out")
+    before = release_files(target)
+    real_write_text, real_write_bytes = Path.write_text, Path.write_bytes
+
+    def refuse_manifest(write):  # the disk fills up when the manifest (or a copy of it) is written
+        def guarded(self: Path, *args, **kwargs):
+            if "manifest.json" in self.name:
+                raise no_space(self)
+            return write(self, *args, **kwargs)
+
+        return guarded
+
+    monkeypatch.setattr(Path, "write_text", refuse_manifest(real_write_text))
+    monkeypatch.setattr(Path, "write_bytes", refuse_manifest(real_write_bytes))
+    result = make_runner().invoke(app, ["diff", str(old), str(target)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"error: {target}: cannot write the changelog (No space left on device); "
+        "its card and manifest are unchanged\n"
+    )
+    monkeypatch.undo()
+    assert release_files(target) == before
+    verify_release(target)
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]  # no temporary files left
+
+
+def test_a_failed_manifest_rename_puts_the_card_back(
+    releases: tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, new, _ = releases
+    target = copy_release(new, tmp_path / "out")
+    before = release_files(target)
+    real_replace = os.replace
+
+    def replace(source, destination):  # the card is replaced, then the manifest's rename fails
+        if Path(destination).name == "manifest.json":
+            raise no_space(destination)
+        return real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(ReleaseError, match="its card and manifest are unchanged"):
+        write_changelog(target, diff_releases(old, target))
+    monkeypatch.undo()
+    assert release_files(target) == before
+    verify_release(target)
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
+
+
+def rename_dataset(release: Path, name: str) -> None:
+    manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+    manifest["name"] = name
+    (release / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_two_different_datasets_are_refused(releases: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    _, new, _ = releases
+    other = copy_release(new, tmp_path / "other")
+    rename_dataset(other, "other-news")
+    target = copy_release(new, tmp_path / "out")
+    before = release_files(target)
+    result = make_runner().invoke(app, ["diff", str(other), str(target)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {other} is dataset other-news and {target} is dataset maghreb-news: "
+        "a changelog compares two versions of one dataset\n"
+    )
+    assert release_files(target) == before
+
+
+def test_two_builds_of_one_version_are_compared_without_touching_the_card(
+    releases: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    _, new, _ = releases
+    target = copy_release(new, tmp_path / "elsewhere")
+    before = release_files(target)
+    result = make_runner().invoke(app, ["diff", str(new), str(target)])
+    assert result.exit_code == 0, result.output
+    assert "v0.2.0 compared with v0.2.0" in result.stdout
+    assert result.stdout.endswith(f"{target} has the same version as {new}: its card is left as it is\n")
+    assert release_files(target) == before
+    with pytest.raises(ReleaseError, match=r"no changelog against the same version \(v0\.2\.0\)"):
+        write_changelog(target, diff_releases(new, target))

@@ -21,7 +21,7 @@ from huggingface_hub.hf_api import BlobLfsInfo, GitRefInfo, GitRefs
 import corpus.cli
 from corpus.build import build
 from corpus.cli import app
-from corpus.errors import ReleaseError
+from corpus.errors import ReleaseError, redact
 from corpus.release import sha256_file
 from corpus.release.publish import publish_release
 from tests.helpers import MAGHREB
@@ -237,3 +237,47 @@ def test_bad_repo_id_is_a_usage_error(release: Path) -> None:
     result = make_runner().invoke(app, ["publish", str(release), "--repo-id", "maghreb-news", "--dry-run"])
     assert result.exit_code == 2
     assert "expected ORG/NAME" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            "Invalid credentials: got Authorization: Bearer hf_abcdefghijklmnop",
+            "Invalid credentials: got Authorization: [redacted]",
+        ),
+        (
+            "{'authorization': 'Bearer abc.def', 'user-agent': 'x'}",
+            "{'authorization': '[redacted]', 'user-agent': 'x'}",
+        ),
+        ('{"Authorization": "Basic dXNlcjpwYXNz"}', '{"Authorization": "[redacted]"}'),
+        ("401 (bearer eyJhbGciOiJIUzI1NiJ9.e30.x)", "401 (Bearer [redacted])"),
+        (f"token {SECRET} was refused", "token hf_[redacted] was refused"),
+        ("Cookie: session=abc; other=def", "Cookie: [redacted]"),
+        ("GET /api/x?token=abc123&full=1", "GET /api/x?token=[redacted]&full=1"),
+        ("huggingface_hub.hf_hub_download failed", "huggingface_hub.hf_hub_download failed"),
+    ],
+)
+def test_credentials_are_redacted_and_redaction_is_stable(message: str, expected: str) -> None:
+    assert redact(message) == expected
+    assert redact(expected) == expected
+
+
+class FailingStorage(FakeHub):
+    """The hub accepts the commit request, the file storage refuses the upload."""
+
+    def create_commit(self, repo_id: str, operations: list[Any], **options: Any) -> FakeCommit:
+        raise PermissionError(f"storage refused the upload: Authorization: Bearer {SECRET}")
+
+
+def test_a_storage_error_during_the_upload_is_one_line(release: Path) -> None:
+    hub = FailingStorage()
+    with pytest.raises(ReleaseError) as caught:
+        publish_release(release, "org/maghreb-news", hub)
+    count = len(release_bytes(release))
+    assert str(caught.value) == (
+        f"org/maghreb-news: committing {count} files failed (storage refused the upload: "
+        "Authorization: [redacted]); run the same command again: it compares the release with what "
+        "the hub holds now"
+    )
+    assert hub.tags == {}

@@ -4,18 +4,21 @@ A document is the same document when its `id` is the same (ids are stable across
 it changed when its content (`CONTENT` columns) differs. Lineage columns (which scrape, which
 line) are not content: a re-scrape with the same text is not a change. The result becomes a
 section of the newer card, and the manifest's entry for the card is updated with it, so the
-release still verifies.
+release still verifies (both files are replaced together: a failure leaves both as they were).
+Only two versions of one dataset are compared; two folders of the same version are compared but
+the card is left alone (a version's files never change after it is built).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from corpus.errors import ReleaseError
-from corpus.release.folder import read_manifest, sha256_file, write_json
+from corpus.release.folder import MANIFEST, json_bytes, read_manifest, replace_files, sha256_file, write_json
 
 # What a reader of the text sees; a difference in any of these makes a document "changed".
 CONTENT = ["url", "title", "text", "source", "country", "published_at", "published_date", "language"]
@@ -37,6 +40,11 @@ class ReleaseDiff:
     old_version: str
     new_version: str
     languages: list[LanguageDiff]
+
+    @property
+    def same_version(self) -> bool:
+        """Two builds of one version (e.g. on two machines): compared, but no changelog is written."""
+        return self.old_version == self.new_version
 
     @property
     def total(self) -> LanguageDiff:
@@ -67,6 +75,12 @@ def diff_releases(old: Path, new: Path) -> ReleaseDiff:
     if old.resolve() == new.resolve():
         raise ReleaseError(f"{old} and {new} are the same release")
     old_manifest, new_manifest = read_manifest(old), read_manifest(new)
+    names = old_manifest.get("name"), new_manifest.get("name")
+    if names[0] != names[1]:
+        raise ReleaseError(
+            f"{old} is dataset {names[0]} and {new} is dataset {names[1]}: "
+            "a changelog compares two versions of one dataset"
+        )
     before, after = read_documents(old), read_documents(new)
     joined = after.join(before, on="id", how="full", suffix="_old", coalesce=True)
     added = joined.filter(pl.col("content_old").is_null()).group_by("language").len(name="added")
@@ -78,9 +92,9 @@ def diff_releases(old: Path, new: Path) -> ReleaseDiff:
         .len(name="changed")
     )
     documents = after.group_by("language").len(name="documents")
-    names = pl.concat([f.select("language") for f in (added, gone, changed, documents)]).unique()
+    languages = pl.concat([f.select("language") for f in (added, gone, changed, documents)]).unique()
     table = (
-        names.join(added, on="language", how="left")
+        languages.join(added, on="language", how="left")
         .join(gone, on="language", how="left")
         .join(changed, on="language", how="left")
         .join(documents, on="language", how="left")
@@ -114,13 +128,22 @@ def replace_changelog(card: str, section: str, where: Path) -> str:
 
 
 def write_changelog(new: Path, diff: ReleaseDiff) -> None:
-    """Put the diff into NEW's card and re-hash the card in NEW's manifest (same bytes every run)."""
+    """Put the diff into NEW's card and re-hash the card in NEW's manifest (same bytes every run).
+
+    Card and manifest are replaced together (see `replace_files`): whatever fails, NEW verifies.
+    """
+    if diff.same_version:
+        raise ReleaseError(f"{new}: no changelog against the same version ({diff.new_version})")
     manifest = read_manifest(new)
     path = new / CARD
-    card = replace_changelog(path.read_text(encoding="utf-8"), changelog_section(diff), path)
-    path.write_text(card, encoding="utf-8")
-    manifest["files"][CARD] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
-    write_json(new / "manifest.json", manifest)
+    card = replace_changelog(path.read_text(encoding="utf-8"), changelog_section(diff), path).encode("utf-8")
+    manifest["files"][CARD] = {"sha256": hashlib.sha256(card).hexdigest(), "bytes": len(card)}
+    try:
+        replace_files(new, {CARD: card, MANIFEST: json_bytes(manifest)})
+    except OSError as exc:
+        raise ReleaseError(
+            f"{new}: cannot write the changelog ({exc.strerror or exc}); its card and manifest are unchanged"
+        ) from exc
 
 
 def carry_changelog(existing: Path, staging: Path) -> None:
