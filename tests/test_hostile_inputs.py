@@ -299,3 +299,19 @@ def test_quality_limits_are_checked_in_the_config(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"quality.max_document_chars: must be >= 1"):
         load_config(path)
+
+
+def test_an_unknown_time_zone_in_the_outlet_registry_is_a_config_error(tmp_path: Path) -> None:
+    """Formerly a polars traceback in the metadata step of every build, whatever its sources."""
+    registry = tmp_path / "outlets.yaml"
+    registry.write_text("outlets:\n  - {name: Le Matin, timezone: Mars/Olympus}\n", encoding="utf-8")
+    (tmp_path / "news.jsonl").write_bytes(jsonl(FRENCH))
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "name: hostile\nversion: 0.1.0\nsources: [{name: news, kind: jsonl, path: news.jsonl}]\n"
+        "metadata: {outlets: outlets.yaml}\nboilerplate: {patterns: null}\n",
+        encoding="utf-8",
+    )
+    code, output = run_cli("build", str(path), "--out", str(tmp_path / "out"))
+    assert code == 2
+    assert "outlets.yaml: outlets[0].timezone: unknown time zone 'Mars/Olympus'" in output

@@ -8,6 +8,7 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from corpus.config import TimeZone
 from corpus.errors import ConfigError
 
 
@@ -18,7 +19,7 @@ class Outlet(BaseModel):
     domains: list[str] = []
     country: str | None = None
     languages: list[str] = []
-    timezone: str | None = None
+    timezone: TimeZone | None = None
 
 
 def load_outlets(path: Path) -> list[Outlet]:
@@ -34,7 +35,8 @@ def load_outlets(path: Path) -> list[Outlet]:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"{path.name}: outlets[{number}].{where}: {first['msg']}") from exc
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise ConfigError(f"{path.name}: outlets[{number}].{where}: {message}") from exc
     return outlets
 
 
