@@ -115,21 +115,23 @@ class RecurringFurniture:
 
     def apply(self, batch: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
         """Remove flagged segments at the document's edges; `furniture` gains `recurring_<kind>`
-        per segment removed."""
+        per segment removed. Only documents holding a flagged segment are rebuilt."""
         if decisions.height == 0 or batch.height == 0:
             return batch
         parts = segments(batch).join(_groups(batch).with_row_index("_doc"), on="_doc", how="left")
-        parts = parts.with_columns(pl.int_range(pl.len()).alias("_order"))
         for kind in KINDS:
             flags = decisions.filter(pl.col("kind") == kind).select(
                 pl.col("group").alias(kind), "hash", pl.lit(f"recurring_{kind}").alias(f"_{kind}")
             )
-            parts = parts.join(flags, on=[kind, "hash"], how="left")
-        parts = parts.sort("_order").with_columns(flag=pl.coalesce("_outlet", "_crawl"))
+            parts = parts.join(flags, on=[kind, "hash"], how="left", maintain_order="left")
+        parts = parts.with_columns(flag=pl.coalesce("_outlet", "_crawl"))
+        touched = parts.filter(pl.col("flag").is_not_null())["_doc"].unique()
+        if touched.len() == 0:
+            return batch
+        parts = parts.filter(pl.col("_doc").is_in(touched.implode()))
         # Short segments neither count nor break a run of furniture.
-        in_run = (pl.col("flag").is_not_null() | (pl.col("chars") < self.section.min_segment_chars)).cast(
-            pl.Int8
-        )
+        short = pl.col("chars") < self.section.min_segment_chars
+        in_run = (pl.col("flag").is_not_null() | short).cast(pl.Int8)
         at_edge = (in_run.cum_min().over("_doc") == 1) | (in_run.cum_min(reverse=True).over("_doc") == 1)
         parts = parts.with_columns(removed=pl.when(at_edge | (not self.section.edges_only)).then("flag"))
         per_row = parts.group_by("_doc", maintain_order=True).agg(

@@ -127,7 +127,7 @@ def run_unit(unit: Unit) -> str:
     rows_read = 0
     if unit.task is not None:
         source = context.plan.loaded.config.sources[unit.task.source]
-        for number, raw in enumerate(read_task(unit.task, source, context.limits, seen)):
+        for number, raw in enumerate(_timed(read_task(unit.task, source, context.limits, seen), counts)):
             rows_read += raw.height
             parts.append(f"{unit.name}-{number:05d}")
             _process(context, unit.step, step, parts[-1], -1, start(raw), counts)
@@ -143,6 +143,18 @@ def run_unit(unit: Unit) -> str:
     }
     write_json(pass_folder(context.work, unit.step) / f"{unit.name}.done.json", marker)
     return unit.name
+
+
+def _timed(batches: Iterator[pl.DataFrame], counts: Counts) -> Iterator[pl.DataFrame]:
+    """The reader's batches, its time counted under the `read` step."""
+    read = counts.setdefault("read", StepCount())
+    while True:
+        started = time.perf_counter()
+        batch = next(batches, None)
+        read.seconds += time.perf_counter() - started
+        if batch is None:
+            return
+        yield batch
 
 
 def _process(
