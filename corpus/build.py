@@ -81,6 +81,7 @@ class Options:
     fresh: bool = False  # discard finished work of an earlier, interrupted build
     keep_work: bool = False  # keep the work folder after the release is written
     workers: int | None = None  # processes for per-document steps (None: the config's, else all cores)
+    engine: str | None = None  # `local` or `ray` (None: the config's)
 
 
 def build(
@@ -98,7 +99,9 @@ def build(
     work = work_folder(target)
     with locked(work):
         prepare(work, fingerprint(loaded, inputs), options.fresh)
-        engine = LocalEngine(options.workers or execution.workers, progress)
+        engine = make_engine(
+            options.engine or loaded.config.engine, options.workers or execution.workers, progress
+        )
         output = engine.run(steps, work, limits, execution.batch_bytes)
         reports = step_reports(steps.names, output.counts)
         staging = staging_folder(target)
@@ -116,6 +119,15 @@ def build(
         if not options.keep_work:
             remove(work)
     return BuildSummary(target, status, written.report, reports, written.splits, output.rows_read, unknown)
+
+
+def make_engine(name: str, workers: int | None, progress: Progress) -> LocalEngine:
+    """The engine a build runs on (the Ray one is imported only when asked for)."""
+    if name == "ray":
+        from corpus.engine.ray import RayEngine
+
+        return RayEngine(workers, progress)
+    return LocalEngine(workers, progress)
 
 
 def _input_bytes(inputs: list[dict[str, Any]]) -> int:

@@ -67,6 +67,12 @@ def build_command(
     keep_work: Annotated[
         bool, typer.Option("--keep-work", help="Keep the work folder after the release is written")
     ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine", help="local (processes on this machine) or ray (a Ray cluster); default: the config's"
+        ),
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option("--workers", min=1, help="Processes for per-document steps (default: all cores)"),
@@ -76,7 +82,7 @@ def build_command(
 
     Example: corpus build configs/maghreb.yaml --out out
     """
-    options = Options(force=force, fresh=fresh, keep_work=keep_work, workers=workers)
+    options = Options(force=force, fresh=fresh, keep_work=keep_work, workers=workers, engine=engine)
     with _errors():
         shown = not quiet and err.is_terminal
         summary = build(config, out_dir, options, progress=RichProgress(err) if shown else silent)

@@ -320,8 +320,9 @@ class ExecutionConfig(Section):
 class Config(Section):
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
     version: Annotated[str, Field(pattern=r"^v?\d+\.\d+\.\d+$")]
-    # `local`: batches on a pool of processes on this machine.
-    engine: Literal["local"] = "local"
+    # `local`: batches on a pool of processes on this machine; `ray`: the same units on a Ray cluster
+    # (`RAY_ADDRESS`, else a local Ray on the loopback; needs the `ray` extra). Same release bytes.
+    engine: Literal["local", "ray"] = "local"
     execution: ExecutionConfig = ExecutionConfig()
     sources: list[SourceConfig]
     quality: QualityConfig = QualityConfig()

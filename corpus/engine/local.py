@@ -291,9 +291,13 @@ class LocalEngine:
         try:
             return self._run(plan, work, limits, input_bytes)
         finally:
-            if self.pool is not None:
-                self.pool.shutdown(wait=True, cancel_futures=True)
-                self.pool = None
+            self._stop()
+
+    def _stop(self) -> None:
+        """Let the workers go (at the end of a run, or when it fails)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
     def _run(self, plan: Plan, work: Path, limits: Limits, input_bytes: int) -> LocalOutput:
         passes = schedule(plan.steps)

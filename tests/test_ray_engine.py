@@ -1,0 +1,113 @@
+"""The Ray engine: the same release bytes as the local engine, also when a Ray worker is killed in
+the middle of a build, on a local Ray bound to the loopback (no dashboard) that is shut down after.
+Skipped, with the reason, when the `ray` extra is not installed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from corpus.build import Options, build
+from corpus.engine.work import work_folder
+from corpus.errors import CorpusError
+from tests.helpers import release_files
+from tests.test_engine import sample_config
+
+ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray() -> Iterator[None]:
+    """No cluster from the environment; whatever Ray a test starts is shut down after the module."""
+    saved = os.environ.pop("RAY_ADDRESS", None)
+    yield
+    if ray.is_initialized():
+        ray.shutdown()
+    if saved is not None:
+        os.environ["RAY_ADDRESS"] = saved
+
+
+@pytest.fixture(scope="module")
+def local_release(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    folder = tmp_path_factory.mktemp("local")
+    return release_files(build(sample_config(folder / "cfg", batch_rows=3), folder / "out").path)
+
+
+def test_ray_writes_the_same_bytes_as_the_local_engine(
+    local_release: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[dict[str, object]] = []
+    real_init = ray.init
+
+    def recording(**options: object) -> object:
+        started.append(options)
+        context = real_init(**options)
+        started.append({"gcs": ray.get_runtime_context().gcs_address})
+        return context
+
+    monkeypatch.setattr(ray, "init", recording)
+    config = sample_config(tmp_path / "cfg", batch_rows=3)
+    summary = build(config, tmp_path / "out", Options(engine="ray", workers=2))
+    files = release_files(summary.path)
+    assert sorted(files) == sorted(local_release)
+    assert [name for name in files if files[name] != local_release[name]] == []
+    options, where = started
+    assert options["_node_ip_address"] == "127.0.0.1" and options["include_dashboard"] is False
+    assert str(where["gcs"]).startswith("127.0.0.1:")
+    assert not ray.is_initialized()  # the engine shut down the Ray it started
+
+
+def ray_workers() -> list[int]:
+    """Process ids of the Ray actors running units on this machine."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\x00", b" ")
+        except OSError:
+            continue
+        if b"UnitRunner" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_killed_ray_worker_changes_nothing(local_release: dict[str, bytes], tmp_path: Path) -> None:
+    """SIGKILL to a Ray worker once some units are done: Ray restarts it, the unit runs again, the
+    build completes with the same bytes."""
+    config = sample_config(tmp_path / "cfg", batch_rows=3)
+    out = tmp_path / "out"
+    folder = work_folder(out / "maghreb-news" / "v0.1.0")
+    killed: list[int] = []
+
+    def killer() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            if len(list(folder.glob("pass-1/*.done.json"))) >= 2:
+                for pid in ray_workers()[:1]:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    summary = build(config, out, Options(engine="ray", workers=2))
+    thread.join(1)
+    assert killed, "no Ray worker was running units when the build was half done"
+    files = release_files(summary.path)
+    assert [name for name in files if files[name] != local_release[name]] == []
+
+
+def test_an_unreachable_cluster_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    if ray.is_initialized():
+        ray.shutdown()
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")
+    monkeypatch.setattr("corpus.engine.ray.START_SECONDS", 10)
+    with pytest.raises(CorpusError, match=r"^engine ray: cannot start or join 127.0.0.1:9 \("):
+        build(sample_config(tmp_path / "cfg"), tmp_path / "out", Options(engine="ray"))
