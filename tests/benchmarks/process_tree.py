@@ -76,14 +76,12 @@ def sample_tree(root: int) -> TreeSample:
     return TreeSample(rss_pages * PAGE_BYTES, processes, threads)
 
 
-def measure(
-    command: list[str], log: Path, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> Measurement:
+def measure(command: list[str], log: Path) -> Measurement:
     """Run `command` (output to `log`), sampling its tree every SAMPLE_SECONDS until it exits."""
     peak = TreeSample(0, 0, 0)
     with log.open("wb") as out:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         while True:
             now = sample_tree(process.pid)
             peak = TreeSample(
