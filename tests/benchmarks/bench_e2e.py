@@ -189,6 +189,7 @@ def side_row(side: Side, docs: int, baseline: float) -> list[object]:
         side.name,
         f"{docs:,}",
         f"{side.run.seconds:.1f}",
+        f"{side.run.cpu_seconds:.1f}",
         f"{rate:,.0f}",
         f"{rate / baseline:.2f}x",
         f"{side.run.peak_rss_mib:,.0f}",
@@ -219,6 +220,7 @@ def test_corpus_against_datatrove(tmp_path: Path) -> None:
             "side",
             "documents",
             "wall s",
+            "CPU s",
             "docs/s",
             "throughput vs datatrove",
             "peak RSS, process tree (MiB)",
@@ -242,7 +244,9 @@ def test_corpus_against_datatrove(tmp_path: Path) -> None:
         " story; recall: variants at true J >= 0.8 that end in their original's cluster.\n"
         f"corpus removed/ by reason: {dict(reasons.iter_rows())}\n"
         f"Parallelism: corpus {corpus.parallelism}; datatrove {datatrove.parallelism}; threads count"
-        " every thread of the tree, idle pools included.\n"
+        " every thread of the tree, idle pools included; CPU s is user + system time of the whole tree.\n"
+        f"1-minute load average before each side (other users included): corpus {corpus.run.load_before:.1f},"
+        f" datatrove {datatrove.run.load_before:.1f} on {os.cpu_count()} cores.\n"
         "datatrove seconds per stage: "
         + ", ".join(f"{name} {seconds:.1f}" for name, seconds in stages.items())
     )

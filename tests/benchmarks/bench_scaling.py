@@ -68,10 +68,12 @@ def test_build_scaling(tmp_path: Path) -> None:
                 f"{n:,}",
                 f"{text_gib(articles):.3f}",
                 f"{run.seconds:.1f}",
+                f"{run.cpu_seconds:.1f}",
                 f"{n / run.seconds:,.0f}",
                 f"{run.peak_rss_mib:,.0f}",
                 f"{run.peak_processes} x {run.peak_threads}",
                 f"{run.seconds / runs[0].seconds:.2f}",
+                f"{run.load_before:.1f}",
             ]
         )
     print_table(
@@ -81,10 +83,12 @@ def test_build_scaling(tmp_path: Path) -> None:
             "documents",
             "text GiB",
             "wall s",
+            "CPU s",
             "docs/s",
             "peak RSS, process tree (MiB)",
             "processes x threads (peak)",
             "time / smallest",
+            "load before",
         ],
         rows,
     )
