@@ -24,7 +24,6 @@ import datasketch
 import numpy as np
 import polars as pl
 import pytest
-import yaml
 
 from corpus.config import DedupConfig, load_config
 from corpus.dedup import remove_exact, remove_near, remove_rescrapes, shingles, signatures
@@ -34,45 +33,11 @@ from corpus.dedup.steps import _exact_jaccard
 from corpus.runner import plan_steps, run_steps
 from corpus.schema import conform
 from corpus.sources import read_sources
-from tests.benchmarks.conftest import ROOT, SHARED, make_corpus, print_table
+from tests.benchmarks.conftest import ROOT, SHARED, corpus_config, make_corpus, print_table
+from tests.benchmarks.scoring import adjusted_rand_index, dedup_scores, labelled
 
-CONFIGS = ROOT / "configs"
-DUPLICATE = ["rescrape", "exact_duplicate", "near_duplicate"]
 # Timings of ours and datasketch's on the same 3,000 documents: the median of this many runs.
 SAME_DOC_RUNS = 3
-
-
-def corpus_config(folder: Path, articles: Path, name: str = "bench", **dedup: object) -> Path:
-    """A config reading one make_corpus JSONL file with the repository's patterns and outlets."""
-    folder.mkdir(parents=True, exist_ok=True)
-    config = {
-        "name": name,
-        "version": "0.1.0",
-        "sources": [
-            {
-                "name": "bench",
-                "kind": "jsonl",
-                "path": os.path.relpath(articles, folder),
-                "columns": {
-                    "url": "url",
-                    "title": "title",
-                    "text": "text",
-                    "source": "source",
-                    "published": "date",
-                },
-            }
-        ],
-        "boilerplate": {"patterns": os.path.relpath(CONFIGS / "boilerplate.yaml", folder)},
-        "metadata": {"outlets": os.path.relpath(CONFIGS / "outlets.yaml", folder)},
-        "dedup": dict(dedup),
-    }
-    if os.environ.get("DEDUP_BENCH_RECURRING") == "0":
-        # The shipped defaults run the corpus-level furniture pass; DEDUP_BENCH_RECURRING=0 turns
-        # it off to see dedup alone (generated stories recombine a finite pool of real sentences).
-        config["boilerplate"]["recurring"] = False
-    path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 def run_pipeline(config: Path) -> pl.DataFrame:
@@ -84,66 +49,17 @@ def run_pipeline(config: Path) -> pl.DataFrame:
     return pl.concat([result.released, result.removed], how="diagonal_relaxed")
 
 
-def final_cluster(rows: pl.DataFrame) -> pl.DataFrame:
-    """Per input line, the line of the released document it ends up merged into (itself if kept
-    or removed for another reason); dup_of chains (exact then near) are followed."""
-    survivors = rows.filter(pl.col("removed_reason").is_null() | ~pl.col("removed_reason").is_in(DUPLICATE))
-    line_of = dict(survivors.select("id", "source_line").iter_rows())
-    dup_of = dict(rows.filter(pl.col("removed_reason").is_in(DUPLICATE)).select("id", "dup_of").iter_rows())
-    clusters = []
-    for line, reason, target in rows.select("source_line", "removed_reason", "dup_of").iter_rows():
-        if reason in DUPLICATE:
-            for _ in range(4):
-                if target in line_of:
-                    break
-                target = dup_of.get(target, target)
-            clusters.append(line_of.get(target, line))
-        else:
-            clusters.append(line)
-    return rows.select("source_line", "removed_reason", "similarity").with_columns(
-        cluster=pl.Series(clusters)
-    )
-
-
-def adjusted_rand_index(truth: pl.Series, found: pl.Series) -> float:
-    """ARI of two labelings (Hubert and Arabie), from the contingency table."""
-
-    def pairs(counts: pl.Series) -> float:
-        values = counts.cast(pl.Float64).to_numpy()
-        return float((values * (values - 1) / 2).sum())
-
-    frame = pl.DataFrame({"t": truth, "f": found})
-    both = pairs(frame.group_by("t", "f").len()["len"])
-    t, f = pairs(frame.group_by("t").len()["len"]), pairs(frame.group_by("f").len()["len"])
-    total = frame.height * (frame.height - 1) / 2
-    expected = t * f / total
-    return (both - expected) / ((t + f) / 2 - expected)
-
-
-def labelled(folder: Path, rows: pl.DataFrame) -> pl.DataFrame:
-    labels = pl.read_ndjson(folder / "labels.jsonl").with_row_index("source_line", offset=1)
-    clusters = final_cluster(rows).with_columns(pl.col("source_line").cast(pl.UInt32))
-    joined = labels.join(clusters, on="source_line")
-    story_of = dict(joined.select("source_line", "story_id").iter_rows())
-    originals = joined.filter(pl.col("kind") == "original").select("story_id", original_cluster="cluster")
-    # A variant is found when it ends in the same cluster as its story's original (whichever of
-    # the two survives: the earliest published is kept, and a reprint can predate the original).
-    return joined.join(originals, on="story_id", how="left").with_columns(
-        survivor_story=pl.col("cluster").replace_strict(story_of, default=None),
-        removed=pl.col("removed_reason").is_in(DUPLICATE).fill_null(False),
-        found=(pl.col("cluster") == pl.col("original_cluster")).fill_null(False),
-    )
-
-
 def test_quality_on_labelled_corpus(tmp_path: Path) -> None:
     docs = int(os.environ.get("DEDUP_BENCH_DOCS", "100000"))
     folder = make_corpus(docs, "jsonl", seed=11)
     started = time.perf_counter()
-    rows = run_pipeline(corpus_config(tmp_path, folder / "articles.jsonl"))
+    # The shipped defaults run the corpus-level furniture pass; DEDUP_BENCH_RECURRING=0 turns it
+    # off to see dedup alone (generated stories recombine a finite pool of real sentences).
+    recurring = os.environ.get("DEDUP_BENCH_RECURRING") != "0"
+    rows = run_pipeline(corpus_config(tmp_path, folder / "articles.jsonl", recurring=recurring))
     seconds = time.perf_counter() - started
     frame = labelled(folder, rows)
-    removed = frame.filter("removed")
-    wrong = removed.filter(pl.col("story_id") != pl.col("survivor_story")).height
+    scores = dedup_scores(frame)
     variants = frame.filter(pl.col("kind") != "original")
     strong = variants.filter(pl.col("jaccard") >= 0.8)
     damaged = strong.filter("mojibake")
@@ -153,13 +69,13 @@ def test_quality_on_labelled_corpus(tmp_path: Path) -> None:
         [
             [
                 "precision (removed docs whose survivor is the same story)",
-                f"{1 - wrong / max(removed.height, 1):.5f}",
-                removed.height,
+                f"{scores.precision:.5f}",
+                scores.removed,
             ],
             [
                 "recall, variants J >= 0.8 (in their original's cluster)",
-                f"{strong['found'].mean():.4f}",
-                strong.height,
+                f"{scores.recall:.4f}",
+                scores.strong,
             ],
             [
                 "recall, damaged-encoding variants J >= 0.8",

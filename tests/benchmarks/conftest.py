@@ -6,17 +6,20 @@ Benchmarks are marked `benchmark` and excluded from the default run; run them wi
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 GENERATOR = SHARED / "bench" / "make_corpus.py"
 # Generated corpora are kept between runs (ignored by git): they take minutes at 100k documents.
 CACHE = ROOT / ".bench-cache"
+CONFIGS = ROOT / "configs"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -39,6 +42,48 @@ def make_corpus(docs: int, fmt: str = "jsonl", seed: int = 11, **options: float)
         command = [sys.executable, str(GENERATOR), "--docs", str(docs), "--out", str(out)]
         subprocess.run([*command, "--format", fmt, "--seed", str(seed), *extra], check=True)
     return out
+
+
+def corpus_config(
+    folder: Path, articles: Path, name: str = "bench", recurring: bool = True, **dedup: object
+) -> Path:
+    """A config reading make_corpus JSONL (a file, folder or glob) with the repository's
+    patterns and outlets; `recurring=False` turns the corpus-level furniture pass off."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {
+        "name": name,
+        "version": "0.1.0",
+        "sources": [
+            {
+                "name": "bench",
+                "kind": "jsonl",
+                "path": os.path.relpath(articles, folder),
+                "columns": {
+                    "url": "url",
+                    "title": "title",
+                    "text": "text",
+                    "source": "source",
+                    "published": "date",
+                },
+            }
+        ],
+        "boilerplate": {"patterns": os.path.relpath(CONFIGS / "boilerplate.yaml", folder)},
+        "metadata": {"outlets": os.path.relpath(CONFIGS / "outlets.yaml", folder)},
+        "dedup": dict(dedup),
+    }
+    if not recurring:
+        config["boilerplate"]["recurring"] = False
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def corpus_build_command(config: Path, out: Path) -> list[str]:
+    """`corpus build --quiet` as a user runs it: the installed script beside this interpreter."""
+    script = Path(sys.executable).with_name("corpus")
+    if not script.is_file():
+        pytest.skip(f"no corpus script beside {sys.executable}: pip install -e . first")
+    return [str(script), "build", str(config), "--out", str(out), "--quiet"]
 
 
 def print_table(title: str, header: list[str], rows: list[list[object]]) -> None:
