@@ -38,7 +38,7 @@ PARTITIONS = 16
 KINDS = ("outlet", "crawl")
 
 
-def _groups(frame: pl.DataFrame) -> pl.DataFrame:
+def document_groups(frame: pl.DataFrame) -> pl.DataFrame:
     """Per row: `outlet` and `crawl` group hashes and the `document` identity hash."""
     outlet = pl.coalesce(pl.col("source"), pl.col("source_raw"))
     day = pl.coalesce(pl.col("scraped_at").dt.strftime("%Y-%m-%d"), pl.col("scraped_raw").str.slice(0, 10))
@@ -77,7 +77,7 @@ class RecurringFurniture:
 
     def keys(self, batch: pl.DataFrame) -> Keys:
         """Document rows (`hash` null) and segment rows of long enough segments, by partition."""
-        groups = _groups(batch).with_row_index("_doc")
+        groups = document_groups(batch).with_row_index("_doc")
         parts = segments(batch).filter(pl.col("chars") >= self.section.min_segment_chars)
         rows = pl.concat(
             [
@@ -118,7 +118,7 @@ class RecurringFurniture:
         per segment removed. Only documents holding a flagged segment are rebuilt."""
         if decisions.height == 0 or batch.height == 0:
             return batch
-        parts = segments(batch).join(_groups(batch).with_row_index("_doc"), on="_doc", how="left")
+        parts = segments(batch).join(document_groups(batch).with_row_index("_doc"), on="_doc", how="left")
         for kind in KINDS:
             flags = decisions.filter(pl.col("kind") == kind).select(
                 pl.col("group").alias(kind), "hash", pl.lit(f"recurring_{kind}").alias(f"_{kind}")

@@ -25,14 +25,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from corpus.config import DedupConfig, load_config
-from corpus.dedup import remove_exact, remove_near, remove_rescrapes, shingles, signatures
-from corpus.dedup.lsh import candidate_pairs
+from corpus.build import build
+from corpus.config import DedupConfig
+from corpus.dedup import ExactDuplicates, NearDuplicates, Rescrapes, shingles, signatures
+from corpus.dedup.lsh import band_keys, candidate_pairs
 from corpus.dedup.normalise import matching_text
-from corpus.dedup.steps import _exact_jaccard
-from corpus.runner import plan_steps, run_steps
+from corpus.engine.memory import run_steps
 from corpus.schema import conform
-from corpus.sources import read_sources
 from tests.benchmarks.conftest import ROOT, SHARED, corpus_config, make_corpus, print_table
 from tests.benchmarks.scoring import adjusted_rand_index, dedup_scores, labelled
 
@@ -41,12 +40,11 @@ SAME_DOC_RUNS = 3
 
 
 def run_pipeline(config: Path) -> pl.DataFrame:
-    """Every row after the whole pipeline (released and removed), with the step timings."""
-    loaded = load_config(config)
-    result = run_steps(read_sources(loaded), plan_steps(loaded))
-    for report in result.steps:
+    """Every row after a whole build (released and removed), with the step timings."""
+    summary = build(config, config.parent / "out")
+    for report in summary.steps:
         print(f"  {report.name:<12} {report.rows_in:>8} -> {report.rows_out:>8}  {report.seconds:7.1f} s")
-    return pl.concat([result.released, result.removed], how="diagonal_relaxed")
+    return pl.concat([summary.released(), summary.removed()], how="diagonal_relaxed")
 
 
 def test_quality_on_labelled_corpus(tmp_path: Path) -> None:
@@ -140,9 +138,10 @@ def test_cross_outlet_reprints_in_financial_scrapes(tmp_path: Path) -> None:
     loose = DedupConfig(threshold=0.5)
     matching = entered.select(matching_text(pl.col("text")))["text"]
     sig = signatures(matching, loose.num_perm, loose.seed, loose.ngram)
-    pairs = candidate_pairs(sig, np.zeros(entered.height, dtype=np.uint32), *loose.bands_rows)
+    bands = band_keys(sig, *loose.bands_rows)
+    pairs = candidate_pairs(iter(bands.T), np.zeros(entered.height, dtype=np.uint32))
     left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
-    exact = _exact_jaccard(entered["text"], np.arange(entered.height), left, right, loose.ngram)
+    exact = exact_jaccard(matching, left, right, loose.ngram)
     found = pl.DataFrame({"left": left, "right": right, "jaccard": exact}).filter(pl.col("jaccard") >= 0.5)
     info = entered.select("source", "published_date", "removed_reason", "dup_of", "id").with_row_index("row")
     found = found.join(info.rename(lambda c: f"{c}_a"), left_on="left", right_on="row_a").join(
@@ -176,6 +175,20 @@ def test_cross_outlet_reprints_in_financial_scrapes(tmp_path: Path) -> None:
             ]
             for r in found.iter_rows(named=True)
         ],
+    )
+
+
+def exact_jaccard(matching: pl.Series, left: np.ndarray, right: np.ndarray, ngram: int) -> np.ndarray:
+    """Word n-gram Jaccard of each pair of matching texts (a benchmark check, not the build's)."""
+    texts = matching.to_list()
+
+    def grams(text: str) -> set[tuple[str, ...]]:
+        words = text.split()
+        return {tuple(words[i : i + ngram]) for i in range(max(len(words) - ngram + 1, 1))}
+
+    found = [grams(t) for t in texts]
+    return np.array(
+        [len(found[a] & found[b]) / len(found[a] | found[b]) for a, b in zip(left, right, strict=True)]
     )
 
 
@@ -324,13 +337,10 @@ def _measure(path: Path) -> dict[str, float]:
     frames = [conform(pl.read_parquet(path))]
     loaded_mb = resident_mb("VmRSS")
     section = DedupConfig()
-    steps = [
-        ("rescrape", partial(remove_rescrapes, section=section)),
-        ("exact_dedup", partial(remove_exact, section=section)),
-        ("near_dedup", partial(remove_near, section=section)),
-    ]
+    steps = [Rescrapes(section), ExactDuplicates(section), NearDuplicates(section)]
     started = time.perf_counter()
-    # Handed over, as a build hands over what it read: the runner lets go of replaced columns.
+    # The three phases over one in-memory frame (the in-memory engine): dedup alone, without the
+    # work folder; a build's whole run is measured by bench_scaling.py.
     result = run_steps(frames.pop(), steps)
     seconds = time.perf_counter() - started
     peak_mb = resident_mb("VmHWM")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import tempfile
 import time
 import unicodedata
 from pathlib import Path
@@ -26,11 +27,12 @@ import pytest
 
 from corpus.boilerplate import Furniture, load_furniture, parse_pages, strip_boilerplate
 from corpus.boilerplate.patterns import strip_furniture
-from corpus.boilerplate.recurring import recurring_segments, segments
+from corpus.boilerplate.recurring import RecurringFurniture, document_groups, segments
 from corpus.config import LoadedConfig, SourceConfig, load_config
-from corpus.metadata import normalise_metadata
+from corpus.engine.memory import MemoryStore, run_steps
 from corpus.metadata.dates import parse_dates
 from corpus.metadata.outlets import alias_table, load_outlets
+from corpus.pipeline import plan
 from corpus.repair import repair
 from corpus.schema import conform
 from corpus.sources import read_source
@@ -46,13 +48,11 @@ TICKER, MODAL, TITLE, BYLINE, BODY_START = 0, (8, 9), 13, 14, 16
 
 
 def front(frame: pl.DataFrame, loaded: LoadedConfig) -> pl.DataFrame:
-    """Read rows through repair, boilerplate and metadata; removed rows stay, with their reason."""
-    config = loaded.config
-    patterns = load_furniture(loaded.resolve(config.boilerplate.patterns or "boilerplate.yaml"))
-    aliases = alias_table(load_outlets(loaded.resolve(config.metadata.outlets)))
-    out = repair(conform(frame), section=config.repair)
-    out = strip_boilerplate(out, config.boilerplate, patterns)
-    return normalise_metadata(out, config.metadata, aliases)
+    """Read rows through the plan's steps up to the recurring-furniture phase (repair,
+    boilerplate, metadata, recurring); removed rows stay, with their reason."""
+    steps = plan(loaded).steps
+    until = [step.name for step in steps].index("quality")
+    return run_steps(frame, steps[:until]).rows
 
 
 def summary(name: str, rows: pl.DataFrame, canonical: set[str], seconds: float) -> list[object]:
@@ -256,8 +256,10 @@ def recurring_removed(rows: pl.DataFrame, raw: pl.DataFrame, loaded: LoadedConfi
     config = loaded.config
     patterns = load_furniture(loaded.resolve(config.boilerplate.patterns or "boilerplate.yaml"))
     prepared = strip_furniture(parse_pages(repair(conform(raw), section=config.repair)), patterns)
-    parts = segments(prepared)
-    found = recurring_segments(parts, config.boilerplate)
+    phase = RecurringFurniture(config.boilerplate)
+    with tempfile.TemporaryDirectory() as scratch:
+        found = phase.decide(MemoryStore(phase.keys(prepared), prepared, Path(scratch)))
+    parts = segments(prepared).join(document_groups(prepared).with_row_index("_doc"), on="_doc")
     hits = [
         parts.join(found.filter(pl.col("kind") == kind).rename({"group": kind}), on=[kind, "hash"])
         for kind in ("outlet", "crawl")
