@@ -53,11 +53,10 @@ def decisions(rows: pl.DataFrame, reason: str, version: str | None) -> pl.DataFr
     ).sort(PART, ROW)
 
 
-class Rescrapes:
-    """Keep one row per (canonical URL, key): the newest scrape by default; a URL an earlier
-    release holds stays as released there, and new scrapes of it are its re-scrapes."""
+class DedupPhase:
+    """What the three dedup phases share: their section, the earlier release (read on first use)
+    and that they only remove rows (the engine applies their decisions)."""
 
-    name = "rescrape"
     rewrites = False
 
     def __init__(self, section: DedupConfig, against: EarlierRelease | Earlier | None = None) -> None:
@@ -66,6 +65,21 @@ class Rescrapes:
     @property
     def earlier(self) -> Earlier | None:
         return self.against.get() if isinstance(self.against, EarlierRelease) else self.against
+
+    @property
+    def version(self) -> str | None:
+        earlier = self.earlier
+        return earlier.version if earlier is not None else None
+
+    def apply(self, batch: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
+        return batch
+
+
+class Rescrapes(DedupPhase):
+    """Keep one row per (canonical URL, key): the newest scrape by default; a URL an earlier
+    release holds stays as released there, and new scrapes of it are its re-scrapes."""
+
+    name = "rescrape"
 
     def keys(self, batch: pl.DataFrame) -> Keys:
         return Keys(batch.select("url", "key", "id", "scraped_at", "source_file", "source_line"))
@@ -94,25 +108,14 @@ class Rescrapes:
             )
             found = found.select(PART, ROW, "keeper", similarity=pl.lit(1.0), from_earlier=pl.lit(True))
             gone = pl.concat([gone, found])
-        return decisions(gone, "rescrape", self.earlier.version if self.earlier else None)
-
-    def apply(self, batch: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
-        return batch
+        return decisions(gone, "rescrape", self.version)
 
 
-class ExactDuplicates:
+class ExactDuplicates(DedupPhase):
     """Keep one document per normalised text (within a language unless scope is `all`), the first
     in survivor order; a text an earlier release holds keeps that release's document."""
 
     name = "exact_dedup"
-    rewrites = False
-
-    def __init__(self, section: DedupConfig, against: EarlierRelease | Earlier | None = None) -> None:
-        self.section, self.against = section, against
-
-    @property
-    def earlier(self) -> Earlier | None:
-        return self.against.get() if isinstance(self.against, EarlierRelease) else self.against
 
     def keys(self, batch: pl.DataFrame) -> Keys:
         frame = priority_columns(batch).with_columns(
@@ -143,25 +146,14 @@ class ExactDuplicates:
             position=pl.int_range(pl.len()).over(groups),
         ).filter(pl.col(PART).is_not_null() & (pl.col("position") > 0))
         gone = gone.with_columns(similarity=pl.lit(1.0))
-        return decisions(gone, "exact_duplicate", self.earlier.version if self.earlier else None)
-
-    def apply(self, batch: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
-        return batch
+        return decisions(gone, "exact_duplicate", self.version)
 
 
-class NearDuplicates:
+class NearDuplicates(DedupPhase):
     """MinHash over word n-grams of the matching text, LSH candidates, exact verification, then
     greedy star clustering in survivor order (see `corpus.dedup.near`)."""
 
     name = "near_dedup"
-    rewrites = False
-
-    def __init__(self, section: DedupConfig, against: EarlierRelease | Earlier | None = None) -> None:
-        self.section, self.against = section, against
-
-    @property
-    def earlier(self) -> Earlier | None:
-        return self.against.get() if isinstance(self.against, EarlierRelease) else self.against
 
     def keys(self, batch: pl.DataFrame) -> Keys:
         """Survivor-order columns, the canonical order (id and lineage), the dedup group, and the
@@ -183,10 +175,7 @@ class NearDuplicates:
 
     def decide(self, store: KeyStore) -> pl.DataFrame:
         gone = near_duplicates(store, self.section, self.earlier)
-        return decisions(gone, "near_duplicate", self.earlier.version if self.earlier else None)
-
-    def apply(self, batch: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
-        return batch
+        return decisions(gone, "near_duplicate", self.version)
 
 
 def empty_decisions() -> pl.DataFrame:

@@ -1,0 +1,118 @@
+"""Where the local engine keeps a build's work, and how phases and the release writer read it.
+
+A pass's folder holds, per part (batch), the batch as Parquet, each following phase's keys
+(Parquet; one row group per partition when the phase partitions them) and arrays (NumPy), and
+per unit a `*.done.json` marker; each phase's decision is one Parquet file beside the passes.
+`LocalStore` is the `KeyStore` a phase decides from; `LocalOutput` is what the writer reads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+
+from corpus.engine.batch import Counts, apply_removals
+from corpus.engine.work import read_array, read_column, read_partition
+from corpus.step import PART, ROW, Keys
+
+
+def pass_folder(work: Path, step: int) -> Path:
+    return work / f"pass-{step + 1}"
+
+
+def part_file(work: Path, step: int, part: str) -> Path:
+    return pass_folder(work, step) / f"{part}.parquet"
+
+
+def keys_file(work: Path, step: int, part: str, phase: str) -> Path:
+    return pass_folder(work, step) / f"{part}.keys-{phase}.parquet"
+
+
+def array_file(work: Path, step: int, part: str, phase: str, name: str) -> Path:
+    return pass_folder(work, step) / f"{part}.{phase}.{name}.npy"
+
+
+def decisions_file(work: Path, phase: str) -> Path:
+    return work / f"phase-{phase}.parquet"
+
+
+class LocalStore:
+    """A `KeyStore` over the key files of one pass, without the rows earlier phases removed."""
+
+    def __init__(
+        self, work: Path, step: int, parts: list[str], phase: str, gone: pl.DataFrame | None
+    ) -> None:
+        self.work, self.step, self.parts, self.phase, self.gone = work, step, parts, phase, gone
+
+    def frame(self, columns: list[str] | None = None) -> pl.DataFrame:
+        frames = [
+            pl.read_parquet(keys_file(self.work, self.step, part, self.phase), columns=columns).with_columns(
+                pl.lit(index, pl.UInt32).alias(PART)
+            )
+            for index, part in enumerate(self.parts)
+        ]
+        frame = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+        if self.gone is not None and self.gone.height and frame.height:
+            frame = frame.join(self.gone.select(PART, ROW), on=[PART, ROW], how="anti", maintain_order="left")
+        return frame
+
+    def partitions(self) -> Iterator[pl.DataFrame]:
+        files = [keys_file(self.work, self.step, part, self.phase) for part in self.parts]
+        values = sorted({v for f in files for v in _partitions(f)})
+        for value in values:
+            found = [rows for f in files if (rows := read_partition(f, value)) is not None]
+            yield pl.concat(found, how="vertical_relaxed")
+
+    def arrays(self, name: str) -> list[np.ndarray]:
+        return [read_array(array_file(self.work, self.step, part, self.phase, name)) for part in self.parts]
+
+    def texts(self, parts: np.ndarray, rows: np.ndarray) -> pl.Series:
+        out: list[str | None] = [None] * parts.size
+        for part in np.unique(parts).tolist():
+            chosen = np.flatnonzero(parts == part)
+            column = read_column(part_file(self.work, self.step, self.parts[part]), "text")
+            for position, value in zip(
+                chosen.tolist(), column.gather(rows[chosen].astype(np.int64)).to_list(), strict=True
+            ):
+                out[position] = value
+        return pl.Series("text", out, dtype=pl.String)
+
+    def scratch(self) -> Path:
+        folder = self.work / "scratch"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+
+def _partitions(path: Path) -> list[int]:
+    return list(json.loads((pq.ParquetFile(path).schema_arrow.metadata or {}).get(b"partitions", b"[]")))
+
+
+class LocalOutput:
+    """What the engine hands the release writer: final batches in part order, phase keys, counts."""
+
+    def __init__(
+        self, work: Path, step: int, parts: list[str], pending: list[str], counts: Counts, rows_read: int
+    ):
+        self.work, self.step, self.parts, self.pending = work, step, parts, pending
+        self.counts, self.rows_read = counts, rows_read
+
+    def batches(self) -> Iterator[tuple[int, pl.DataFrame]]:
+        tables = {phase: pl.read_parquet(decisions_file(self.work, phase)) for phase in self.pending}
+        for index, part in enumerate(self.parts):
+            batch = pl.read_parquet(part_file(self.work, self.step, part))
+            for phase, table in tables.items():
+                batch = apply_removals(batch, phase, table.filter(pl.col(PART) == index))
+            yield index, batch
+
+    def keys(self, phase: str, part: int) -> Keys:
+        name = self.parts[part]
+        frame = pl.read_parquet(keys_file(self.work, self.step, name, phase))
+        arrays = {}
+        for path in pass_folder(self.work, self.step).glob(f"{name}.{phase}.*.npy"):
+            arrays[path.name.removeprefix(f"{name}.{phase}.").removesuffix(".npy")] = read_array(path)
+        return Keys(frame, arrays)
