@@ -136,3 +136,27 @@ def test_changed_input_or_fresh_discards_earlier_work(tmp_path: Path) -> None:
     released = other.released()
     assert "Un seul article, autre chose que l'échantillon." in released["text"].to_list()
     assert pl.Series(released["source_file"]).str.ends_with("articles.jsonl").sum() == 1
+
+
+def test_an_error_in_a_worker_process_is_one_line(tmp_path: Path) -> None:
+    """A bad record found by a pool worker reaches the CLI as the same one-line error."""
+    from typer.testing import CliRunner
+
+    from corpus.cli import app
+
+    (tmp_path / "in").mkdir()
+    for number in range(3):
+        lines = [f'{{"url": "https://x.ma/{number}-{i}", "text": "Un texte en français."}}' for i in range(3)]
+        (tmp_path / "in" / f"f{number}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with (tmp_path / "in" / "f2.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write('{"url": "https://x.ma/bad", "text": \n')
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "name: t\nversion: 0.1.0\nexecution: {batch_bytes: 10, batch_rows: 2}\n"
+        "sources: [{name: s, kind: jsonl, path: in}]\n"
+        f"boilerplate: {{patterns: {CONFIGS / 'boilerplate.yaml'}}}\nmetadata: {{outlets: {CONFIGS / 'outlets.yaml'}}}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["build", str(config), "--out", str(tmp_path / "out"), "--workers", "2"])
+    assert result.exit_code == 1
+    assert result.output == "error: in/f2.jsonl:4: not valid JSON (Expecting value at column 37)\n"

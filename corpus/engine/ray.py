@@ -106,6 +106,7 @@ class RayEngine(LocalEngine):
 
     def __init__(self, workers: int | None = None, progress: Progress = silent) -> None:
         super().__init__(workers, progress)
+        self.requested = workers  # None: one actor per CPU of the cluster
         self.started = False
 
     def _connect(self) -> None:
@@ -150,7 +151,8 @@ class RayEngine(LocalEngine):
         with (context.work / CONTEXT).open("wb") as handle:
             pickle.dump(context, handle)
         data = ray.data.from_items([{"unit": pickle.dumps(u)} for u in units], override_num_blocks=len(units))
-        actors = max(1, min(self.workers, len(units)))
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        actors = max(1, min(self.requested or cpus, len(units)))
         results = data.map_batches(
             UnitRunner,
             fn_constructor_args=(str(context.work),),
