@@ -154,7 +154,8 @@ def test_an_error_in_a_worker_process_is_one_line(tmp_path: Path) -> None:
     config.write_text(
         "name: t\nversion: 0.1.0\nexecution: {batch_bytes: 10, batch_rows: 2}\n"
         "sources: [{name: s, kind: jsonl, path: in}]\n"
-        f"boilerplate: {{patterns: {CONFIGS / 'boilerplate.yaml'}}}\nmetadata: {{outlets: {CONFIGS / 'outlets.yaml'}}}\n",
+        f"boilerplate: {{patterns: {CONFIGS / 'boilerplate.yaml'}}}\n"
+        f"metadata: {{outlets: {CONFIGS / 'outlets.yaml'}}}\n",
         encoding="utf-8",
     )
     result = CliRunner().invoke(app, ["build", str(config), "--out", str(tmp_path / "out"), "--workers", "2"])
