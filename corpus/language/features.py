@@ -1,0 +1,193 @@
+"""Hashed character n-grams and whole words of a batch of texts, in numpy: no loop per character.
+
+Texts are folded as the model reads them (`fold`): lower case; Arabic spelling variants unified
+(أ إ آ ٱ → ا, ى → ي, ة → ه) and harakat, tatweel and other marks dropped, because commenters write
+the same word all these ways; a digit kept only beside a letter (Arabizi's 3, 7, 9 inside words:
+years and prices say nothing of the language); any other character a space, runs of spaces one.
+Punctuation is dropped on purpose: sentence ends, quotes and parentheses mark a source's style
+(Tatoeba's questions, Wikipedia's dates), not a language.
+The folded texts lie end to end, one space between two texts. Each position starts one n-gram of
+every order and, at a word start, one whole word; an n-gram belongs to the text it starts in and
+counts only if it ends before the next text begins, so a text's features never depend on its
+neighbours. All of it is a few passes over flat arrays: linear in the texts' length.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+SPACE, DROP = 0x20, 0
+# Arabic spelling variants folded to one letter (hamza seats, alif maqsura, ta marbuta) or dropped.
+ARABIC_FOLDS = {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ـ": ""}
+# Texts are folded and hashed this many characters at a time, which bounds the temporary arrays
+# (about 40 bytes a character) whatever the batch size.
+CHUNK_CHARS = 1 << 20
+BASE = np.uint32(0x01000193)  # FNV prime: the base of the polynomial n-gram hash (mod 2^32)
+GOLDEN = np.uint32(0x9E3779B1)  # Knuth's multiplicative hashing constant
+WORD = 0  # the `order` of whole words in bucket salts
+
+
+@dataclass(frozen=True)
+class Hashing:
+    """What a model's features are: the n-gram orders, whether whole words count, the bucket bits."""
+
+    orders: tuple[int, ...]
+    words: bool
+    bits: int
+
+
+@dataclass(frozen=True)
+class Folded:
+    """Folded code points of a batch end to end, and where each text starts (its leading space)."""
+
+    codes: np.ndarray  # uint32
+    starts: np.ndarray  # int64, one per text; a text runs to the next start (the last to the end)
+
+    def room(self) -> np.ndarray:
+        """For each position, how many positions follow it inside its text (up to the next start)."""
+        ends = np.append(self.starts[1:], self.codes.size - 1)
+        lengths = np.diff(np.append(self.starts, self.codes.size))
+        return (np.repeat(ends, lengths) - np.arange(self.codes.size)).astype(np.int32)
+
+
+@cache
+def fold_table() -> np.ndarray:
+    """The folded code point of every BMP code point: letters lowered, digits ASCII, marks dropped
+    (0), everything else a space. U+FFFF, where longer code points are clipped, is a space."""
+    table = np.full(0x10000, SPACE, dtype=np.uint32)
+    for point in range(0x10000):
+        char = chr(point)
+        category = unicodedata.category(char)
+        if char in ARABIC_FOLDS:
+            table[point] = ord(ARABIC_FOLDS[char]) if ARABIC_FOLDS[char] else DROP
+        elif category.startswith("L"):
+            lower = char.lower()
+            table[point] = ord(lower) if len(lower) == 1 else point
+        elif category == "Nd":
+            table[point] = ord(str(unicodedata.digit(char)))
+        elif category in ("Mn", "Me", "Cf"):
+            table[point] = DROP
+    return table
+
+
+def fold(texts: list[str]) -> Folded:
+    """The texts folded and laid end to end: " text0 text1 ... " with single spaces."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    points = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = fold_table()[np.minimum(points, 0xFFFF)]
+    owner = np.repeat(np.arange(len(texts)), lengths)
+    laid = np.full(codes.size + len(texts) + 1, SPACE, dtype=np.uint32)
+    laid[np.arange(codes.size) + owner + 1] = codes
+    starts = np.cumsum(lengths + 1) - lengths - 1  # the space before each text
+    kept = laid != DROP
+    if not kept.all():
+        laid, starts = laid[kept], np.cumsum(kept)[starts] - 1
+    digit = (laid - np.uint32(0x30)) < 10
+    if digit.any():
+        letter = ~digit & (laid != SPACE)
+        beside = np.zeros(laid.size, dtype=bool)
+        beside[1:] |= letter[:-1]
+        beside[:-1] |= letter[1:]
+        laid = np.where(digit & ~beside, np.uint32(SPACE), laid)
+    space = laid == SPACE
+    kept = np.ones(laid.size, dtype=bool)
+    kept[1:] = ~(space[1:] & space[:-1])
+    # A run of spaces keeps its first one, so a text starts at the kept space of the run holding its
+    # own leading space.
+    return Folded(laid[kept], np.cumsum(kept)[starts] - 1)
+
+
+def _mix(hashes: np.ndarray, salt: int, bits: int) -> np.ndarray:
+    """Bucket of each 32-bit hash, salted by the n-gram order: xor-shift, multiply, top bits."""
+    mixed = hashes ^ np.uint32((salt * 0x85EBCA6B) & 0xFFFFFFFF)
+    mixed ^= mixed >> np.uint32(15)
+    mixed *= GOLDEN
+    mixed >>= np.uint32(32 - bits)
+    return mixed.astype(np.intp)
+
+
+def grams(folded: Folded, hashing: Hashing) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Per order (then words): the bucket of the feature starting at each position, and whether it
+    counts (inside its text; a lone space is no unigram; words only at word starts)."""
+    codes, room = folded.codes, folded.room()
+    hashes = np.zeros(codes.size, dtype=np.uint32)
+    for order in range(1, max(hashing.orders, default=0) + 1):
+        # hashes[i] becomes the hash of codes[i : i + order]; positions too near the end get junk.
+        head = max(codes.size - order + 1, 0)
+        hashes[:head] *= BASE
+        hashes[:head] += codes[order - 1 : order - 1 + head]
+        if order in hashing.orders:
+            counts = room >= order - 1
+            if order == 1:
+                counts &= codes != SPACE
+            yield _mix(hashes, order, hashing.bits), counts
+    if hashing.words:
+        yield _words(codes, hashing.bits)
+
+
+def _words(codes: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bucket of the word starting at each word start (a letter after a space), by prefix sums:
+    hash(c_s..c_e) = sum c_j B^(e-j) = B^(e+1) * (S[e+1] - S[s]) with S the sums of c_j B^-(j+1)."""
+    space = codes == SPACE
+    starts = np.flatnonzero(~space[1:] & space[:-1]) + 1
+    ends = np.flatnonzero(~space[:-1] & space[1:])  # each word's last letter; texts end in a space
+    powers = np.cumprod(np.full(codes.size, BASE, dtype=np.uint32), dtype=np.uint32)
+    inverse = np.uint32(pow(int(BASE), -1, 1 << 32))
+    inverse_powers = np.cumprod(np.full(codes.size, inverse, dtype=np.uint32), dtype=np.uint32)
+    prefix = np.zeros(codes.size + 1, dtype=np.uint32)
+    np.cumsum(codes * inverse_powers, dtype=np.uint32, out=prefix[1:])
+    hashes = np.zeros(codes.size, dtype=np.uint32)
+    hashes[starts] = (prefix[ends + 1] - prefix[starts]) * powers[ends]
+    counts = np.zeros(codes.size, dtype=bool)
+    counts[starts] = True
+    return _mix(hashes, WORD, bits), counts
+
+
+def chunks(texts: list[str]) -> Iterator[tuple[int, list[str]]]:
+    """Consecutive slices of the texts of about CHUNK_CHARS characters (at least one text each)."""
+    ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+    first = 0
+    while first < len(texts):
+        done = int(ends[first - 1]) if first else 0
+        last = max(first + 1, int(np.searchsorted(ends, done + CHUNK_CHARS, side="right")))
+        yield first, texts[first:last]
+        first = last
+
+
+def mean_weights(texts: list[str], weights: np.ndarray, hashing: Hashing) -> tuple[np.ndarray, np.ndarray]:
+    """Per text: the mean of `weights` (one per bucket) over its features (0 if none), and how many."""
+    means = np.zeros(len(texts), dtype=np.float64)
+    totals = np.zeros(len(texts), dtype=np.int64)
+    for first, part in chunks(texts):
+        folded = fold(part)
+        summed = np.zeros(folded.codes.size, dtype=np.float32)
+        counted = np.zeros(folded.codes.size, dtype=np.int32)
+        for buckets, counts in grams(folded, hashing):
+            summed += np.where(counts, weights[buckets], np.float32(0))
+            counted += counts
+        # Sums per text over its positions (reduceat gives a lone element for an empty range: zeroed).
+        sums = np.add.reduceat(summed, folded.starts, dtype=np.float64)
+        number = np.add.reduceat(counted, folded.starts, dtype=np.int64)
+        number[np.diff(np.append(folded.starts, folded.codes.size)) == 0] = 0
+        totals[first : first + len(part)] = number
+        means[first : first + len(part)] = np.where(number > 0, sums / np.maximum(number, 1), 0.0)
+    return means, totals
+
+
+def bucket_counts(texts: list[str], hashing: Hashing) -> tuple[np.ndarray, np.ndarray]:
+    """Every (text, bucket) occurrence of the texts' features, for training: two int64 arrays."""
+    rows, columns = [], []
+    for first, part in chunks(texts):
+        folded = fold(part)
+        lengths = np.diff(np.append(folded.starts, folded.codes.size))
+        owner = np.repeat(np.arange(first, first + len(part)), lengths)
+        for buckets, counts in grams(folded, hashing):
+            rows.append(owner[counts])
+            columns.append(buckets[counts].astype(np.int64))
+    empty = np.zeros(0, dtype=np.int64)
+    return (np.concatenate(rows) if rows else empty), (np.concatenate(columns) if columns else empty)
