@@ -1,4 +1,4 @@
-"""The trained Darija model: logistic regressions over hashed character n-grams and words.
+"""The trained Darija model: logistic regressions over hashed character n-grams.
 
 Two heads share one featuriser (`features.py`): `arabic` tells Darija in Arabic script (`ary`)
 from MSA (`ar`), `latin` tells Darija in Latin letters (`ary_Latn`) from other Latin text. A
@@ -61,9 +61,7 @@ def load_model() -> Model:
         meta = json.loads(_folder().joinpath("model.json").read_text(encoding="utf-8"))
         with _folder().joinpath("weights.npy").open("rb") as handle:
             weights = np.load(handle).astype(np.float32)
-        hashing = Hashing(
-            tuple(meta["hashing"]["orders"]), bool(meta["hashing"]["words"]), meta["hashing"]["bits"]
-        )
+        hashing = Hashing(tuple(meta["hashing"]["orders"]), meta["hashing"]["bits"])
         heads = {
             name: Head(weights[head["row"]], head["bias"], head["prior"], head["positive"], head["negative"])
             for name, head in meta["heads"].items()
