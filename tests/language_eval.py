@@ -77,11 +77,11 @@ def validation_set(data: Path) -> pl.DataFrame:
         .explode("sample")
         .filter(pl.col("sample").str.strip_chars().str.len_chars() >= MIN_PARAGRAPH)
     )
-    parts = [
+    parts = [  # whole articles first: a one-line article is kept as a whole article, not a paragraph
+        articles.select("source", "label", sample="text").with_columns(bucket=pl.lit("whole article")),
         _bucketed(sentences.select("source", "label", sample="text"), "sentence"),
         _bucketed(joined.select("source", "label", "sample"), "paragraph"),
         _bucketed(lines, "paragraph"),
-        articles.select("source", "label", sample="text").with_columns(bucket=pl.lit("whole article")),
     ]
     return pl.concat(parts).unique("sample", keep="first", maintain_order=True)
 

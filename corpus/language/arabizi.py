@@ -17,7 +17,10 @@ from corpus.language.model import head_logits, sigmoid
 
 
 def latin_probabilities(texts: pl.Series) -> pl.DataFrame:
-    """Per Latin-script text, the probability that it is Arabizi (`arabizi`) and Kabyle (`kabyle`)."""
-    arabizi = sigmoid(head_logits(texts.cast(pl.String).fill_null("").to_list(), "latin"))
-    kabyle = probabilities(texts, [load_lexicon("kabyle")])["kabyle"]
-    return pl.DataFrame({"arabizi": arabizi, "kabyle": kabyle})
+    """Per Latin-script text, the probability that it is Arabizi (`arabizi`) and Kabyle (`kabyle`).
+
+    Both lexicons are read in one pass over the words; the Arabizi one feeds the model's head."""
+    lexicons = probabilities(texts, [load_lexicon("arabizi"), load_lexicon("kabyle")])
+    words = texts.cast(pl.String).fill_null("").to_list()
+    arabizi = sigmoid(head_logits(words, "latin", lexicons["arabizi"].to_numpy()))
+    return pl.DataFrame({"arabizi": arabizi, "kabyle": lexicons["kabyle"]})

@@ -25,9 +25,10 @@ import numpy as np
 SPACE, DROP = 0x20, 0
 # Arabic spelling variants folded to one letter (hamza seats, alif maqsura, ta marbuta) or dropped.
 ARABIC_FOLDS = {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ـ": ""}
-# Texts are folded and hashed this many characters at a time, which bounds the temporary arrays
-# (about 40 bytes a character) whatever the batch size.
-CHUNK_CHARS = 1 << 20
+# Texts are folded and hashed this many characters at a time: the temporary arrays (1 MB each) stay
+# in cache and their size does not grow with the batch. 5,000 texts of 1,000 characters: 0.16 s on
+# one core, against 0.29 s for chunks of 2^20 and 0.27 s for 2^14.
+CHUNK_CHARS = 1 << 18
 BASE = np.uint32(0x01000193)  # FNV prime: the base of the polynomial n-gram hash (mod 2^32)
 GOLDEN = np.uint32(0x9E3779B1)  # Knuth's multiplicative hashing constant
 
@@ -77,15 +78,13 @@ def fold_table() -> np.ndarray:
 def fold(texts: list[str]) -> Folded:
     """The texts folded and laid end to end: " text0 text1 ... " with single spaces."""
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    points = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    codes = fold_table()[np.minimum(points, 0xFFFF)]
-    owner = np.repeat(np.arange(len(texts)), lengths)
-    laid = np.full(codes.size + len(texts) + 1, SPACE, dtype=np.uint32)
-    laid[np.arange(codes.size) + owner + 1] = codes
+    joined = " " + " ".join(texts) + " " if texts else " "
+    points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    laid = fold_table()[np.minimum(points, 0xFFFF)]
     starts = np.cumsum(lengths + 1) - lengths - 1  # the space before each text
     kept = laid != DROP
     if not kept.all():
-        laid, starts = laid[kept], np.cumsum(kept)[starts] - 1
+        laid, starts = laid[kept], _moved(starts, kept)
     digit = (laid - np.uint32(0x30)) < 10
     if digit.any():
         letter = ~digit & (laid != SPACE)
@@ -98,7 +97,13 @@ def fold(texts: list[str]) -> Folded:
     kept[1:] = ~(space[1:] & space[:-1])
     # A run of spaces keeps its first one, so a text starts at the kept space of the run holding its
     # own leading space.
-    return Folded(laid[kept], np.cumsum(kept)[starts] - 1)
+    return Folded(laid[kept], _moved(starts, kept))
+
+
+def _moved(starts: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Where positions `starts` land once the positions not `kept` are removed (a removed position
+    lands on the kept one before it): minus the removed positions up to it."""
+    return starts - np.searchsorted(np.flatnonzero(~kept), starts, side="right")
 
 
 def _mix(hashes: np.ndarray, salt: int, bits: int) -> np.ndarray:
@@ -144,18 +149,43 @@ def mean_weights(texts: list[str], weights: np.ndarray, hashing: Hashing) -> tup
     totals = np.zeros(len(texts), dtype=np.int64)
     for first, part in chunks(texts):
         folded = fold(part)
-        summed = np.zeros(folded.codes.size, dtype=np.float32)
-        counted = np.zeros(folded.codes.size, dtype=np.int32)
-        for buckets, counts in grams(folded, hashing):
-            summed += np.where(counts, weights[buckets], np.float32(0))
-            counted += counts
-        # Sums per text over its positions (reduceat gives a lone element for an empty range: zeroed).
-        sums = np.add.reduceat(summed, folded.starts, dtype=np.float64)
-        number = np.add.reduceat(counted, folded.starts, dtype=np.int64)
-        number[np.diff(np.append(folded.starts, folded.codes.size)) == 0] = 0
+        sums, number = _sums(folded, weights, hashing)
         totals[first : first + len(part)] = number
         means[first : first + len(part)] = np.where(number > 0, sums / np.maximum(number, 1), 0.0)
     return means, totals
+
+
+def _sums(folded: Folded, weights: np.ndarray, hashing: Hashing) -> tuple[np.ndarray, np.ndarray]:
+    """Per text, the sum of its features' weights and their number. Positions are summed whole and
+    the few n-grams that cross into the next text (order - 2 per text) zeroed, which is cheaper than
+    a mask per order; the numbers follow from the texts' lengths."""
+    codes, starts = folded.codes, folded.starts
+    ends = np.append(starts[1:], codes.size - 1)  # the space a text ends on (shared with the next)
+    spans = ends - starts
+    space = codes == SPACE
+    summed = np.zeros(codes.size, dtype=np.float32)
+    number = np.zeros(starts.size, dtype=np.int64)
+    hashes = np.zeros(codes.size, dtype=np.uint32)
+    for order in range(1, max(hashing.orders, default=0) + 1):
+        head = max(codes.size - order + 1, 0)
+        hashes[:head] *= BASE
+        hashes[:head] += codes[order - 1 : order - 1 + head]
+        if order not in hashing.orders:
+            continue
+        found = weights[_mix(hashes[:head], order, hashing.bits)]
+        if order == 1:
+            found[space] = 0.0
+            number += np.add.reduceat(~space, starts) if starts.size else 0
+        else:
+            crossing = (ends[:-1, None] - np.arange(1, order - 1)[None, :]).ravel()
+            inside = (crossing >= np.repeat(starts[:-1], order - 2)) & (crossing < head)
+            found[crossing[inside]] = 0.0
+            number += np.maximum(spans - order + 2, 0)
+        summed[:head] += found
+    sums = np.add.reduceat(summed, starts, dtype=np.float64) if starts.size else np.zeros(0)
+    empty = spans == 0  # reduceat gives the lone element of an empty range
+    sums[empty], number[empty] = 0.0, 0
+    return sums, number
 
 
 def bucket_counts(texts: list[str], hashing: Hashing) -> tuple[np.ndarray, np.ndarray]:

@@ -61,12 +61,12 @@ def load_model() -> Model:
         meta = json.loads(_folder().joinpath("model.json").read_text(encoding="utf-8"))
         with _folder().joinpath("weights.npy").open("rb") as handle:
             weights = np.load(handle).astype(np.float32)
-        hashing = Hashing(tuple(meta["hashing"]["orders"]), meta["hashing"]["bits"])
+        hashing = Hashing(**{**meta["hashing"], "orders": tuple(meta["hashing"]["orders"])})
         heads = {
             name: Head(weights[head["row"]], head["bias"], head["prior"], head["positive"], head["negative"])
             for name, head in meta["heads"].items()
         }
-    except (OSError, KeyError, ValueError, IndexError) as exc:
+    except (OSError, KeyError, ValueError, IndexError, TypeError) as exc:
         raise CorpusError(f"language: model in corpus/language/model is missing or malformed: {exc}") from exc
     return Model(hashing, heads)
 
@@ -79,20 +79,27 @@ def weights_sha256() -> str:
     return digest.hexdigest()
 
 
-def lexicon_logits(texts: list[str], head: str) -> np.ndarray:
-    """The logit of the head's hand lexicon for each text, clipped (see PRIOR_CLIP)."""
+def lexicon_probabilities(texts: list[str], head: str) -> np.ndarray:
+    """The probability the head's hand lexicon gives each text."""
     name = LEXICONS[head]
-    found = probabilities(pl.Series(texts, dtype=pl.String), [load_lexicon(name)])[name].to_numpy()
+    return probabilities(pl.Series(texts, dtype=pl.String), [load_lexicon(name)])[name].to_numpy()
+
+
+def lexicon_logits(texts: list[str], head: str, found: np.ndarray | None = None) -> np.ndarray:
+    """The logit of the head's lexicon for each text (from `found` probabilities when the caller has
+    them), clipped (see PRIOR_CLIP)."""
+    found = lexicon_probabilities(texts, head) if found is None else found
     clipped = np.clip(found, PRIOR_CLIP, 1.0 - PRIOR_CLIP)
     return np.asarray(np.log(clipped / (1.0 - clipped)))
 
 
-def head_logits(texts: list[str], head: str) -> np.ndarray:
-    """Each text's logit of the head's positive label: bias, mean n-gram weight, weighted lexicon logit."""
+def head_logits(texts: list[str], head: str, lexicon: np.ndarray | None = None) -> np.ndarray:
+    """Each text's logit of the head's positive label: bias, mean n-gram weight, weighted lexicon
+    logit (`lexicon`: the head's lexicon probabilities, when already computed with another lexicon)."""
     model = load_model()
     chosen = model.heads[head]
     means, _ = mean_weights(texts, chosen.weights, model.hashing)
-    prior = lexicon_logits(texts, head) if chosen.prior else 0.0
+    prior = lexicon_logits(texts, head, lexicon) if chosen.prior else 0.0
     return means + chosen.bias + chosen.prior * prior
 
 

@@ -81,7 +81,7 @@ def data() -> Path:
 
 @pytest.fixture(scope="module")
 def validation(data: Path) -> pl.DataFrame:
-    own = own_samples().select(source="group", label="label", bucket=pl.lit(OWN), sample="sample")
+    own = own_samples().select(source="group", label="label", sample="sample", bucket=pl.lit(OWN))
     labelled = pl.concat([validation_set(data), own])
     return pl.concat([labelled, detect_both(labelled["sample"])], how="horizontal")
 
@@ -110,12 +110,13 @@ def accuracy(rows: pl.DataFrame, column: str) -> str:
 
 def test_validation_by_source_and_length(validation: pl.DataFrame) -> None:
     rows = []
-    for (source, bucket), part in sorted(validation.group_by("source", "bucket"), key=lambda g: str(g[0])):
+    groups = validation.group_by("source", "bucket", "label")
+    for (source, bucket, label), part in sorted(groups, key=lambda g: str(g[0])):
         rows.append(
             [
                 source[:40],
                 bucket,
-                part["label"][0],
+                label,
                 part.height,
                 accuracy(part, "language"),
                 accuracy(part, "lexicon"),
