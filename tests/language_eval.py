@@ -19,6 +19,7 @@ import polars as pl
 from corpus.config import load_config
 from corpus.language import language_sample
 from corpus.language.training_data import VALIDATION, fold_of, labelled_items
+from corpus.language.windows import LENGTHS, cut
 from corpus.runner import plan_steps, run_steps
 from corpus.sources import read_sources
 from tests.conftest import write_config
@@ -33,9 +34,10 @@ ARTICLE_SOURCES = {
     "mosaiquefm": ("fr", "fr-tn-mosaiquefm/"),
     "ar-newspapers": ("ar", "ar-newspapers-maghreb/"),
 }
-# Length buckets of the validation texts, by kind and length (characters).
+# Length buckets of the validation texts: whole articles as they are, everything else by length
+# in characters (under 60: a short post; under 250: a sentence; longer: a paragraph).
 BUCKETS = ("<60", "sentence", "paragraph", "whole article")
-SHORT = 60
+SHORT, SENTENCE = 60, 250
 MIN_PARAGRAPH = 20  # article lines shorter than this are titles or furniture, not paragraphs
 
 
@@ -57,15 +59,28 @@ def own_samples() -> pl.DataFrame:
     return pl.read_ndjson(SAMPLES).select(group=pl.lit(OWN), label="label", sample="text")
 
 
-def _bucketed(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
+def _bucketed(frame: pl.DataFrame) -> pl.DataFrame:
     length = pl.col("sample").str.len_chars()
-    bucket = pl.when(length < SHORT).then(pl.lit("<60")).otherwise(pl.lit(kind))
-    return frame.with_columns(bucket=bucket)
+    short = pl.when(length < SHORT).then(pl.lit("<60"))
+    return frame.with_columns(
+        bucket=short.when(length < SENTENCE).then(pl.lit("sentence")).otherwise(pl.lit("paragraph"))
+    )
+
+
+def article_windows(articles: pl.DataFrame) -> pl.DataFrame:
+    """`source` (marked "windows"), `label`, `sample`: the first window of each length of every
+    article (`corpus.language.windows`), so short French and MSA pieces are judged too."""
+    rows = [
+        (f"{source} (windows)", label, window)
+        for source, label, text in articles.select("source", "label", "text").iter_rows()
+        for window in cut(" ".join(text.split()), 0)[: len(LENGTHS)]
+    ]
+    return pl.DataFrame(rows, schema=["source", "label", "sample"], orient="row")
 
 
 def validation_set(data: Path) -> pl.DataFrame:
-    """`source`, `label`, `bucket`, `sample` of the validation fold: sentences as they are, blocks of
-    ten sentences joined as paragraphs, article lines as paragraphs, and whole articles."""
+    """`source`, `label`, `bucket`, `sample` of the validation fold: whole articles, sentences as
+    they are, blocks of ten sentences joined, article lines, and windows cut from articles."""
     items = labelled_items(data).filter(pl.col("fold") == VALIDATION)
     articles = items.filter(pl.col("text").str.len_chars() > 500)  # no sentence source has these
     sentences = items.filter(pl.col("text").str.len_chars() <= 500)
@@ -79,9 +94,10 @@ def validation_set(data: Path) -> pl.DataFrame:
     )
     parts = [  # whole articles first: a one-line article is kept as a whole article, not a paragraph
         articles.select("source", "label", sample="text").with_columns(bucket=pl.lit("whole article")),
-        _bucketed(sentences.select("source", "label", sample="text"), "sentence"),
-        _bucketed(joined.select("source", "label", "sample"), "paragraph"),
-        _bucketed(lines, "paragraph"),
+        _bucketed(sentences.select("source", "label", sample="text")),
+        _bucketed(joined.select("source", "label", "sample")),
+        _bucketed(lines),
+        _bucketed(article_windows(articles)),
     ]
     return pl.concat(parts).unique("sample", keep="first", maintain_order=True)
 

@@ -31,7 +31,7 @@ DARIJA = "واش كاين شي حد عارف علاش الماء مقطوع فا
 MSA = "أعلنت وزارة الاقتصاد والمالية عن ارتفاع المداخيل الجبائية خلال الأشهر الأولى من السنة الجارية."
 ARABIZI = "Wach kayn chi wa7ed 3ndo l'adresse dyal lmostacfa? 3afak siftha liya daba."
 FRENCH = "La Bourse de Casablanca a terminé la séance en hausse, portée par les valeurs bancaires."
-MODEL = Path(__file__).resolve().parents[1] / "corpus" / "language" / "model"
+MODEL = Path(__file__).resolve().parents[1] / "corpus" / "language" / "weights"
 
 
 def folded(text: str) -> str:
@@ -142,6 +142,16 @@ def test_fit_learns_a_toy_arabizi_versus_french_problem() -> None:
     logits = mean_weights(["3la wach bzaf", "des valeurs de la banque"], weights, HASHING)[0] + fitted.bias
     assert logits[0] > 0 > logits[1]
     assert fitted.prior == 0.0
+
+
+def test_fit_does_not_depend_on_how_features_were_chunked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training sums run in one order whatever the chunking, so the weights are reproducible."""
+    texts = [ARABIZI, FRENCH, "wa7ed m3a bzaf", "la séance de la bourse", DARIJA, MSA] * 3
+    positive = np.array([True, False] * 9)
+    whole = fit(texts, positive, HASHING, 1e-6)
+    monkeypatch.setattr(features_module, "CHUNK_CHARS", 60)
+    chunked = fit(texts, positive, HASHING, 1e-6)
+    assert whole.weights.tobytes() == chunked.weights.tobytes() and whole.bias == chunked.bias
 
 
 def test_written_model_is_deterministic(tmp_path: Path) -> None:
