@@ -21,6 +21,6 @@ def latin_probabilities(texts: pl.Series) -> pl.DataFrame:
 
     Both lexicons are read in one pass over the words; the Arabizi one feeds the model's head."""
     lexicons = probabilities(texts, [load_lexicon("arabizi"), load_lexicon("kabyle")])
-    words = texts.cast(pl.String).fill_null("").to_list()
-    arabizi = sigmoid(head_logits(words, "latin", lexicons["arabizi"].to_numpy()))
+    strings = texts.cast(pl.String).fill_null("").to_list()
+    arabizi = sigmoid(head_logits(strings, "latin", lexicons["arabizi"].to_numpy()))
     return pl.DataFrame({"arabizi": arabizi, "kabyle": lexicons["kabyle"]})

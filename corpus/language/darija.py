@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from corpus.language.lexicon import load_lexicon, probabilities
 from corpus.language.model import head_logits, sigmoid
 
 
 def darija_probability(texts: pl.Series) -> pl.Series:
     """Probability that each Arabic-script text is Darija rather than MSA."""
-    return pl.Series(sigmoid(head_logits(texts.cast(pl.String).fill_null("").to_list(), "arabic")))
+    lexicon = probabilities(texts, [load_lexicon("darija")])["darija"].to_numpy()
+    strings = texts.cast(pl.String).fill_null("").to_list()
+    return pl.Series(sigmoid(head_logits(strings, "arabic", lexicon)))
