@@ -1,7 +1,7 @@
 """Length-balanced training windows: every label is cut into the same mix of lengths.
 
-The labelled sources are confounded with length (median 114 characters for Darija sentences, 28
-for Tatoeba's MSA, thousands for news articles): trained on them as they are, a model learns "long
+The labelled sources are confounded with length (median 114 characters for the Darija sentences,
+28 for the MSA ones, thousands for news articles): trained on them as they are, a model learns "long
 means Darija". Each source's text of one fold is laid end to end and cut into windows whose
 lengths cycle through `LENGTHS` (snapped to a word end), from a short post to a paragraph unit;
 the sources of a label take turns until the label has as many characters as its positive side.
