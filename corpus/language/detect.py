@@ -1,9 +1,10 @@
-"""Label paragraph units with the layers in order: script, Kabyle/Arabizi lexicons, base model, Darija.
+"""Label paragraph units with the layers in order: script, Kabyle lexicon and Arabizi model, fastText, Darija.
 
-Every unit gets a `label` and a `score` in [0, 1]: the Tifinagh share for `zgh`, the lexicon
-probability for `ary`/`ar`/`kab`/`ary_Latn`, the fastText probability otherwise. Arabic-script
-units never reach fastText (it would say `ar` for Darija too); Latin units reach it only when
-neither Latin lexicon is confident, which keeps the one Python loop over texts short.
+Every unit gets a `label` and a `score` in [0, 1]: the Tifinagh share for `zgh`, the trained
+model's probability for `ary`/`ar`/`ary_Latn`, the Kabyle lexicon's for `kab`, the fastText
+probability otherwise. Arabic-script units never reach fastText (it would say `ar` for Darija too);
+Latin units reach it only when neither Kabyle nor Arabizi is likely, which keeps the one Python
+loop over texts short.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from corpus.language.darija import darija_probability
 from corpus.language.paragraphs import UND
 from corpus.language.script import script_counts, share
 
-# A lexicon probability at or above this decides the unit (its logistic curve's midpoint).
+# A model or lexicon probability at or above this decides the unit (its logistic curve's midpoint).
 DECIDES = 0.5
 
 
@@ -67,21 +68,21 @@ def _latin(frame: pl.DataFrame | None) -> pl.DataFrame | None:
         return None
     latin = latin_probabilities(frame["unit"])
     scored = frame.with_columns(_kab=latin["kabyle"], _ary=latin["arabizi"])
-    lexicon = scored.with_columns(
-        _lexicon_label=pl.when((pl.col("_kab") >= DECIDES) & (pl.col("_kab") >= pl.col("_ary")))
+    decided_first = scored.with_columns(
+        _decided_label=pl.when((pl.col("_kab") >= DECIDES) & (pl.col("_kab") >= pl.col("_ary")))
         .then(pl.lit("kab"))
         .when(pl.col("_ary") >= DECIDES)
         .then(pl.lit("ary_Latn")),
-        _lexicon_score=pl.max_horizontal("_kab", "_ary"),
+        _decided_score=pl.max_horizontal("_kab", "_ary"),
     )
-    decided = lexicon.filter(pl.col("_lexicon_label").is_not_null())
-    undecided = lexicon.filter(pl.col("_lexicon_label").is_null())
+    decided = decided_first.filter(pl.col("_decided_label").is_not_null())
+    undecided = decided_first.filter(pl.col("_decided_label").is_null())
     labels, scores = predict(undecided["unit"].to_list())
     undecided = undecided.with_columns(
-        _lexicon_label=pl.Series(labels, dtype=pl.String), _lexicon_score=pl.Series(scores, dtype=pl.Float64)
+        _decided_label=pl.Series(labels, dtype=pl.String), _decided_score=pl.Series(scores, dtype=pl.Float64)
     )
     return (
         pl.concat([decided, undecided], how="vertical")
-        .rename({"_lexicon_label": "label", "_lexicon_score": "score"})
+        .rename({"_decided_label": "label", "_decided_score": "score"})
         .drop("_kab", "_ary")
     )

@@ -1,39 +1,46 @@
-"""Language identification: confusion matrix, per-label precision/recall/F1, and docs/s.
-
-Quality is measured on tests/language_eval.py's labelled set: whole French and MSA articles from
-the real scrapes, Hespress comments labelled by hand (the `tune` half was read while writing the
-Darija lexicon, the `heldout` half was labelled only after the lexicon was frozen), and our own
-English, Spanish, Tifinagh, Kabyle, Arabizi and Darija samples, plus Moroccan MSA news articles
-(ar-ma-news-corpus/feb.txt) never looked at while building the detector. A leave-one-comment-out
-score of the tune half estimates the Darija layer on unseen comments without spending the
-held-out half. Speed is measured in a child process pinned to one core with one polars thread,
-on 1,000-character documents.
+"""Language identification: validation split, development data, cross-validation, speed, rebuild.
 
     pytest -m benchmark tests/benchmarks/bench_language.py -s
+
+- Validation split (tests/language_eval.py `validation_set`): reported once per frozen model, by
+  source and length bucket, confusion matrix and per-label P/R/F1, next to the previous
+  lexicon-only identifier (the same layers with the hand lexicons in place of the model's heads).
+- Development data: Hespress comments (both halves read while tuning) and training-fold articles.
+- Cross-validation over the four training folds and leave-one-source-out: how the choices in
+  corpus/language/train.py were made (they retrain, a few minutes).
+- Our own samples are the only English, Spanish, Tifinagh and Kabyle here: they show the code
+  runs, nothing more, and say so in every table.
+- Speed in a child process pinned to one core with one polars thread, on 1,000-character documents.
+- The training command rebuilds the shipped weights byte for byte (about a minute and a half).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
+import numpy as np
 import polars as pl
 import pytest
 
 from corpus.config import LanguageConfig
-from corpus.language import detect_languages
-from corpus.language.lexicon import lexicon_entry, load_lexicon, probabilities, text_words
+from corpus.language import detect_languages, weights_sha256
+from corpus.language.lexicon import load_lexicon, probabilities
+from corpus.language.model import lexicon_logits
+from corpus.language.train import HEADS, fit_head, training_windows
+from corpus.language.training_data import FOLDS, VALIDATION, labelled_items
 from tests.benchmarks.conftest import ROOT, make_corpus, print_table
 from tests.conftest import SHARED_DATA, SHARED_DATA_ABSENT
-from tests.language_eval import evaluation_set, unseen_news
+from tests.language_eval import BUCKETS, OWN, development_set, moroccan_news, own_samples, validation_set
 
 SPEED_DOCS = 5000
 DOC_CHARS = 1000
 MIXED_CHARS = 600  # characters of each language in a synthetic two-language document
+LABELS = ["ar", "ary", "ary_Latn", "fr", "en", "es", "zgh", "kab", "und"]
 
 SPEED_SCRIPT = """
 import json, sys, time
@@ -48,18 +55,48 @@ print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time()
 """
 
 
+def lexicon_darija(texts: pl.Series) -> pl.Series:
+    return probabilities(texts, [load_lexicon("darija")])["darija"]
+
+
+def lexicon_latin(texts: pl.Series) -> pl.DataFrame:
+    return probabilities(texts, [load_lexicon("arabizi"), load_lexicon("kabyle")])
+
+
+def detect_both(texts: pl.Series) -> pl.DataFrame:
+    """`language` of the model and `lexicon` of the previous lexicon-only identifier."""
+    model = detect_languages(texts, LanguageConfig())
+    layers = {"darija_probability": lexicon_darija, "latin_probabilities": lexicon_latin}
+    with mock.patch.multiple("corpus.language.detect", **layers):
+        lexicon = detect_languages(texts, LanguageConfig())
+    return model.with_columns(lexicon=lexicon["language"])
+
+
 @pytest.fixture(scope="module")
-def scored(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
+def data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(SHARED_DATA_ABSENT)
-    labelled = evaluation_set(tmp_path_factory.mktemp("language-eval"), SHARED_DATA)
-    labelled = pl.concat([labelled, unseen_news(SHARED_DATA)])
-    return pl.concat([labelled, detect_languages(labelled["sample"], LanguageConfig())], how="horizontal")
+    return SHARED_DATA
 
 
-def prf(rows: pl.DataFrame, label: str) -> tuple[int, float, float, float]:
+@pytest.fixture(scope="module")
+def validation(data: Path) -> pl.DataFrame:
+    own = own_samples().select(source="group", label="label", sample="sample", bucket=pl.lit(OWN))
+    labelled = pl.concat([validation_set(data), own])
+    return pl.concat([labelled, detect_both(labelled["sample"])], how="horizontal")
+
+
+@pytest.fixture(scope="module")
+def development(tmp_path_factory: pytest.TempPathFactory, data: Path) -> pl.DataFrame:
+    labelled = pl.concat(
+        [development_set(tmp_path_factory.mktemp("language-dev"), data), moroccan_news(data)]
+    )
+    return pl.concat([labelled, detect_both(labelled["sample"])], how="horizontal")
+
+
+def prf(rows: pl.DataFrame, label: str, column: str = "language") -> tuple[int, float, float, float]:
     """Support, precision, recall and F1 of one label."""
-    truth, guess = rows["label"] == label, rows["language"] == label
+    truth, guess = rows["label"] == label, rows[column] == label
     hits = (truth & guess).sum()
     precision = hits / guess.sum() if guess.sum() else 0.0
     recall = hits / truth.sum() if truth.sum() else 0.0
@@ -67,100 +104,175 @@ def prf(rows: pl.DataFrame, label: str) -> tuple[int, float, float, float]:
     return int(truth.sum()), precision, recall, f1
 
 
-def test_confusion_matrix(scored: pl.DataFrame) -> None:
-    predicted = sorted(set(scored["language"]) | set(scored["label"]))
-    counts = scored.group_by("label", "language").len()
-    rows = []
-    for label in sorted(set(scored["label"])):
-        row = counts.filter(pl.col("label") == label)
-        found = dict(zip(row["language"], row["len"], strict=True))
-        rows.append([label, *[found.get(p, 0) for p in predicted]])
-    print_table("Confusion matrix, all groups (rows: truth, columns: detected)", ["truth", *predicted], rows)
+def accuracy(rows: pl.DataFrame, column: str) -> str:
+    return f"{(rows['label'] == rows[column]).mean():.3f}"
 
 
-def test_precision_recall_f1(scored: pl.DataFrame) -> None:
+def test_validation_by_source_and_length(validation: pl.DataFrame) -> None:
     rows = []
-    for group in ["articles", "unseen news (MSA)", "hespress-tune", "hespress-heldout", "own samples", "all"]:
-        part = scored if group == "all" else scored.filter(pl.col("group") == group)
+    groups = validation.group_by("source", "bucket", "label")
+    for (source, bucket, label), part in sorted(groups, key=lambda g: str(g[0])):
+        rows.append(
+            [
+                source[:40],
+                bucket,
+                label,
+                part.height,
+                accuracy(part, "language"),
+                accuracy(part, "lexicon"),
+            ]
+        )
+    print_table(
+        "Validation split: accuracy by source and length bucket (model | previous lexicon-only)",
+        ["source", "bucket", "label", "texts", "model", "lexicon-only"],
+        rows,
+    )
+
+
+def test_validation_f1_by_label_and_length(validation: pl.DataFrame) -> None:
+    rows = []
+    for bucket in [*BUCKETS, "all"]:
+        part = validation.filter(pl.col("bucket") != OWN)
+        part = part if bucket == "all" else part.filter(pl.col("bucket") == bucket)
+        for label in ["ar", "ary", "ary_Latn", "fr"]:
+            support, p, r, f = prf(part, label)
+            _, lp, lr, lf = prf(part, label, "lexicon")
+            rows.append(
+                [
+                    bucket,
+                    label,
+                    support,
+                    f"{p:.3f}",
+                    f"{r:.3f}",
+                    f"{f:.3f}",
+                    f"{lp:.3f}",
+                    f"{lr:.3f}",
+                    f"{lf:.3f}",
+                ]
+            )
+    print_table(
+        "Validation split: per label and length bucket (model P/R/F1 | lexicon-only P/R/F1)",
+        ["bucket", "label", "texts", "P", "R", "F1", "lex P", "lex R", "lex F1"],
+        rows,
+    )
+
+
+def test_validation_confusion_matrix(validation: pl.DataFrame) -> None:
+    for name, part in [
+        ("validation split", validation.filter(pl.col("bucket") != OWN)),
+        (OWN, validation.filter(pl.col("bucket") == OWN)),
+    ]:
+        for column in ["language", "lexicon"]:
+            counts = part.group_by("label", column).len()
+            rows = []
+            for label in [lab for lab in LABELS if lab in set(part["label"])]:
+                found = dict(counts.filter(pl.col("label") == label).select(column, "len").iter_rows())
+                rows.append([label, *[found.get(p, 0) for p in LABELS]])
+            who = "model" if column == "language" else "lexicon-only"
+            print_table(
+                f"Confusion matrix, {name}, {who} (rows: truth, columns: detected)", ["truth", *LABELS], rows
+            )
+
+
+def test_development_data(development: pl.DataFrame) -> None:
+    rows = []
+    comments = development.filter(pl.col("mixed").is_not_null()).with_columns(mixed=pl.lit("all"))
+    everything = pl.concat([development, comments])
+    for (group, mixed), part in sorted(everything.group_by("group", "mixed"), key=lambda g: str(g[0])):
         for label in sorted(set(part["label"])):
-            support, precision, recall, f1 = prf(part, label)
-            rows.append([group, label, support, f"{precision:.3f}", f"{recall:.3f}", f"{f1:.3f}"])
-        accuracy = (part["label"] == part["language"]).mean()
-        rows.append([group, "(accuracy)", part.height, "", "", f"{accuracy:.4f}"])
-    print_table("Per label", ["group", "label", "docs", "precision", "recall", "F1"], rows)
-
-
-def test_darija_versus_msa_on_clear_comments(scored: pl.DataFrame) -> None:
-    """Hespress comments split by the hand label's `mixed` mark (Darija and MSA in one comment)."""
-    rows = []
-    for group in ["hespress-tune", "hespress-heldout"]:
-        for mixed in ["no", "yes"]:
-            part = scored.filter((pl.col("group") == group) & (pl.col("mixed") == mixed))
-            for label in ["ar", "ary"]:
-                support, precision, recall, f1 = prf(part, label)
-                rows.append([group, mixed, label, support, f"{precision:.3f}", f"{recall:.3f}", f"{f1:.3f}"])
+            support, p, r, f = prf(part, label)
+            lf = prf(part, label, "lexicon")[3]
+            rows.append([group, mixed or "", label, support, f"{p:.3f}", f"{r:.3f}", f"{f:.3f}", f"{lf:.3f}"])
     print_table(
-        "Hespress, clear versus mixed comments", ["group", "mixed", "label", "docs", "P", "R", "F1"], rows
+        "Development data (read while tuning): model P/R/F1 and lexicon-only F1",
+        ["group", "mixed", "label", "texts", "P", "R", "F1", "lex F1"],
+        rows,
     )
 
 
-def test_darija_layer_leave_one_comment_out(scored: pl.DataFrame) -> None:
-    """An estimate of the Darija layer on unseen comments that spends nothing of the held-out half:
-    each tune comment is scored without the lexicon words that no other tune comment contains (the
-    words its reading may have added). Patterns and words shared by two comments are kept."""
-    tune = scored.filter(pl.col("group") == "hespress-tune")
-    lexicon = load_lexicon("darija")
-    found = (
-        text_words(tune["sample"], [lexicon])
-        .select("row", entry=lexicon_entry(pl.col("word"), lexicon))
-        .drop_nulls()
-        .unique()
-    )
-    # Entries matched by a single comment: that comment is scored without them.
-    unseen = found.filter(pl.len().over("entry") == 1)
-    probability = []
-    for row, text in enumerate(tune["sample"]):
-        dropped = set(unseen.filter(pl.col("row") == row)["entry"])
-        words = {w: weight for w, weight in lexicon.words.items() if w not in dropped}
-        reduced = dataclasses.replace(lexicon, words=words)
-        probability.append(probabilities(pl.Series([text]), [reduced])["darija"][0])
-    judged = tune.with_columns(
-        language=pl.Series(probability).ge(0.5).replace_strict({True: "ary", False: "ar"})
+def test_cross_validation_and_leave_one_source_out(data: Path) -> None:
+    """Each training fold scored by heads fit on the other three; then each MSA source scored by an
+    `arabic` head fit without it (does the model call a style it never saw MSA in Darija?)."""
+    items = labelled_items(data).filter(pl.col("fold") != VALIDATION)
+    training = set(range(FOLDS)) - {VALIDATION}
+    rows = []
+    for head, (positive, _, labels) in HEADS.items():
+        for fold in sorted(training):
+            fitted = fit_head(items, head, training - {fold})
+            windows = training_windows(items, head, {fold})
+            found = _logits(fitted, head, windows["text"].to_list()) > 0
+            held = items.filter((pl.col("fold") == fold) & pl.col("label").is_in(labels))
+            guess = _logits(fitted, head, held["text"].to_list()) > 0
+            truth = (held["label"] == positive).to_numpy()
+            rows.append(
+                [
+                    head,
+                    fold,
+                    f"{(found == windows['positive'].to_numpy()).mean():.3f}",
+                    f"{_f1(truth, guess):.3f}",
+                ]
+            )
+    print_table(
+        "Cross-validation (training folds)",
+        ["head", "held-out fold", "window accuracy", "items F1 of ary/ary_Latn"],
+        rows,
     )
     rows = []
-    for name, part in [("whole lexicon", tune), ("leave one comment out", judged)]:
-        for label in ["ary", "ar"]:
-            support, precision, recall, f1 = prf(part, label)
-            rows.append([name, label, support, f"{precision:.3f}", f"{recall:.3f}", f"{f1:.3f}"])
-    print_table("Hespress tune half, Darija layer", ["lexicon", "label", "docs", "P", "R", "F1"], rows)
-
-
-def test_code_switching(scored: pl.DataFrame) -> None:
-    """Two-language documents made of a French and an MSA article (each cut to MIXED_CHARS)."""
-    articles = scored.filter(pl.col("group") == "articles")
-    french = (
-        articles.filter(pl.col("label") == "fr")["sample"]
-        .str.slice(0, MIXED_CHARS)
-        .str.replace_all("\n", " ")
-    )
-    arabic = (
-        articles.filter(pl.col("label") == "ar")["sample"]
-        .str.slice(0, MIXED_CHARS)
-        .str.replace_all("\n", " ")
-    )
-    pairs = min(french.len(), arabic.len())
-    mixed = french[:pairs] + "\n" + arabic[:pairs]
-    found = detect_languages(mixed, LanguageConfig())
-    flagged = found["code_switching"].mean()
-    dominant_ok = found["language"].is_in(["fr", "ar"]).mean()
-    single = scored.filter(pl.col("group") == "articles")["code_switching"].mean()
+    for source in items.filter(pl.col("label") == "ar")["source"].unique().sort():
+        fitted = fit_head(items.filter(pl.col("source") != source), "arabic", training)
+        texts = items.filter(pl.col("source") == source)["text"].to_list()
+        rows.append([source[:40], len(texts), f"{(_logits(fitted, 'arabic', texts) <= 0).mean():.3f}"])
     print_table(
-        "Code switching",
-        ["documents", "kind", "share flagged", "dominant is fr or ar"],
-        [
-            [pairs, "fr paragraph + ar paragraph", f"{flagged:.3f}", f"{dominant_ok:.3f}"],
-            [articles.height, "whole single-language articles", f"{single:.3f}", ""],
-        ],
+        "Leave one MSA source out: share of its texts called ar", ["left-out source", "texts", "ar"], rows
+    )
+
+
+def _logits(fitted, head: str, texts: list[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
+    from corpus.language.features import mean_weights
+    from corpus.language.train import HASHING
+
+    means, _ = mean_weights(texts, fitted.weights.astype(np.float32), HASHING)
+    return means + fitted.bias + fitted.prior * lexicon_logits(texts, head)
+
+
+def _f1(truth: np.ndarray, guess: np.ndarray) -> float:
+    hits = (truth & guess).sum()
+    return float(2 * hits / (truth.sum() + guess.sum())) if truth.sum() + guess.sum() else 0.0
+
+
+def test_code_switching(validation: pl.DataFrame) -> None:
+    """Two-paragraph documents: Darija + an MSA quote, French + MSA (each cut to MIXED_CHARS)."""
+
+    def cut(label: str, bucket: str) -> pl.Series:
+        rows = validation.filter((pl.col("label") == label) & (pl.col("bucket") == bucket))
+        return rows["sample"].str.slice(0, MIXED_CHARS).str.replace_all("\n", " ")
+
+    darija, msa, french = cut("ary", "paragraph"), cut("ar", "paragraph"), cut("fr", "whole article")
+    rows = []
+    for name, first, second, dominant in [
+        ("ary paragraph + ar paragraph (a quoted official)", darija, msa, "ary"),
+        ("fr paragraph + ar paragraph", french, msa, "fr"),
+    ]:
+        pairs = min(first.len(), second.len())
+        found = detect_languages(
+            first[:pairs] + "\n" + second[:pairs].str.slice(0, MIXED_CHARS // 2), LanguageConfig()
+        )
+        rows.append(
+            [
+                name,
+                pairs,
+                f"{found['code_switching'].mean():.3f}",
+                f"{(found['language'] == dominant).mean():.3f}",
+            ]
+        )
+    single = validation.filter(pl.col("bucket") == "whole article")
+    rows.append(
+        ["whole single-language articles", single.height, f"{single['code_switching'].mean():.3f}", ""]
+    )
+    print_table(
+        "Code switching (validation split)",
+        ["documents", "count", "share flagged", "dominant as expected"],
+        rows,
     )
 
 
@@ -194,3 +306,12 @@ def test_speed_one_core(tmp_path: Path) -> None:
             ]
         ],
     )
+
+
+def test_training_command_rebuilds_the_shipped_weights(tmp_path: Path, data: Path) -> None:
+    command = [sys.executable, "-m", "corpus.language.train", "--data", str(data), "--out", str(tmp_path)]
+    subprocess.run(command, check=True, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    shipped = ROOT / "corpus" / "language" / "weights"
+    for name in ["model.json", "weights.npy", "ATTRIBUTION.md"]:
+        assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes(), name
+    print_table("Rebuilt weights", ["weights_sha256()"], [[weights_sha256()]])
