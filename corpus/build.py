@@ -21,7 +21,7 @@ from corpus.engine.batch import StepReport, step_reports
 from corpus.engine.local import LocalEngine
 from corpus.engine.progress import Progress, silent
 from corpus.engine.work import check_writable, locked, prepare, remove, work_folder
-from corpus.language import lexicons_sha256, model_sha256
+from corpus.language import lexicons_sha256, model_sha256, weights_sha256
 from corpus.pipeline import outlet_registry, plan
 from corpus.release import file_table, publish_folder, sha256_file, staging_folder, write_json
 from corpus.release.diff import carry_changelog
@@ -187,6 +187,7 @@ def fingerprint(loaded: LoadedConfig, inputs: list[dict[str, Any]]) -> dict[str,
         "inputs": inputs,
         "libraries": {name: package_version(name) for name in SHAPING_LIBRARIES},
         "language_model": model_sha256(),
+        "language_weights": weights_sha256(),
         "language_lexicons": lexicons_sha256(),
     }
 
@@ -206,6 +207,7 @@ def manifest(
         "libraries": {name: package_version(name) for name in SHAPING_LIBRARIES},
         "python": platform.python_version(),
         "language_model_sha256": model_sha256(),
+        "language_weights_sha256": weights_sha256(),
         "language_lexicons_sha256": lexicons_sha256(),
         "rows": {"read": rows_read, "released": report.released, "removed": report.removed},
         "files": files,

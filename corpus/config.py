@@ -208,8 +208,9 @@ class LanguageConfig(Section):
     # (released in `all`, never dropped).
     threshold: Fraction = 0.5
     # Per-label minimum scores. fr/en/es: fastText probability, 0.5 means the model prefers it to all
-    # 175 others. ar/ary: the Darija lexicon's probability, 0.5 is its decision boundary (raise `ary` to
-    # keep only clear Darija). kab/ary_Latn: lexicon probabilities, as for ary. zgh: Tifinagh share.
+    # 175 others. ar/ary/ary_Latn: the trained model's probability (corpus/language/model.py), 0.5 is
+    # its decision boundary (raise `ary` to keep only clear Darija). kab: the Kabyle lexicon's
+    # probability. zgh: Tifinagh share.
     thresholds: dict[str, Fraction] = Field(
         default_factory=lambda: {
             "fr": 0.5,
