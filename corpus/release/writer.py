@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -93,6 +94,10 @@ class ShardWriter:
         self.writer: pq.ParquetWriter | None = None
         self.shard = -1
         self.files: list[tuple[str, int]] = []
+        # Row groups are compressed on a thread of their own (zstd releases the GIL), one at a time
+        # per shard, so shards of several languages compress at once while buckets are sorted.
+        self.thread = ThreadPoolExecutor(1)
+        self.writing: Future[None] | None = None
 
     @property
     def count(self) -> int:
@@ -135,11 +140,18 @@ class ShardWriter:
     def _flush(self) -> None:
         if self.pending and self.writer is not None:
             group = pa.concat_tables(self.pending).combine_chunks()
-            self.writer.write_table(group, row_group_size=self.group_rows)
+            self._wait()
+            self.writing = self.thread.submit(self.writer.write_table, group, row_group_size=self.group_rows)
         self.pending, self.pending_rows = [], 0
+
+    def _wait(self) -> None:
+        if self.writing is not None:
+            self.writing.result()
+            self.writing = None
 
     def _close(self) -> None:
         self._flush()
+        self._wait()
         if self.writer is not None:
             self.writer.close()
             name = self.name(self.shard)
@@ -149,6 +161,7 @@ class ShardWriter:
     def close(self) -> list[tuple[str, int]]:
         """Finish the last shard; (file, bytes as `datasets` counts them) of every shard."""
         self._close()
+        self.thread.shutdown()
         if self.position != self.shards.size:
             raise LedgerError(f"{self.pattern}: {self.position} rows written, {self.shards.size} planned")
         return self.files

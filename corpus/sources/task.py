@@ -113,13 +113,17 @@ def _grouped(
 
 def scan_lines(path: Path, name: str, source: SourceConfig, range_bytes: int) -> Iterator[FilePart]:
     """Byte ranges of a JSONL file, each ending after a line end, with their first line number;
-    the whole file when it is gzip (not seekable). Also decides the file's encoding."""
-    encoding = _scan_encoding(path, source.encodings)
+    the whole file when it is gzip (not seekable). Also decides the file's encoding: UTF-8 checked
+    in the same pass, the legacy code pages only when that check fails."""
     if is_gzip(path):
-        yield FilePart(path, name, encoding=encoding)
+        yield FilePart(path, name, encoding=_scan_encoding(path, source.encodings))
         return
+    ranges: list[tuple[int, int | None, int]] = []
+    strict, utf8 = codecs.getincrementaldecoder(UTF8)("strict"), True
     start, line, breaks, offset, after_cr = 0, 1, 0, 0, False
     for block in blocks(path):
+        if utf8:
+            utf8 = _decodes(strict, block)
         cut = 0
         while (earliest := start + range_bytes - 1 - offset) < len(block):
             position = block.find(b"\n", max(earliest, cut))
@@ -127,14 +131,26 @@ def scan_lines(path: Path, name: str, source: SourceConfig, range_bytes: int) ->
                 break
             breaks += _breaks(block[cut : position + 1], after_cr)
             after_cr, end = False, offset + position + 1
-            yield FilePart(path, name, start, end, line, encoding)
+            ranges.append((start, end, line))
             line, breaks, start, cut = line + breaks, 0, end, position + 1
         rest = block[cut:]
         breaks += _breaks(rest, after_cr)
         after_cr = rest.endswith(b"\r") if rest else after_cr
         offset += len(block)
     if offset > start or start == 0:
-        yield FilePart(path, name, start, None, line, encoding)
+        ranges.append((start, None, line))
+    utf8 = utf8 and _decodes(strict, b"", final=True)
+    encoding = UTF8 if utf8 else _scan_encoding(path, source.encodings)
+    for begin, end_, first in ranges:
+        yield FilePart(path, name, begin, end_, first, encoding)
+
+
+def _decodes(decoder: codecs.IncrementalDecoder, block: bytes, final: bool = False) -> bool:
+    try:
+        decoder.decode(block, final=final)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _breaks(data: bytes, after_cr: bool) -> int:
