@@ -161,3 +161,45 @@ def test_an_error_in_a_worker_process_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["build", str(config), "--out", str(tmp_path / "out"), "--workers", "2"])
     assert result.exit_code == 1
     assert result.output == "error: in/f2.jsonl:4: not valid JSON (Expecting value at column 37)\n"
+
+
+# sha256 of the sample release's data, plots, removed rows and signatures on the reference
+# Pythons (3.11 to 3.13 install the same versions): a change of bytes across machines or library
+# versions fails here, not only a difference between two builds in one process.
+SAMPLE_DIGESTS = {
+    "data/ar/train-00000-of-00001.parquet": (
+        "63254fd4284fd9255ca1b8b2bf969172a251fccf46190e25c31eba87d1c3d435"
+    ),
+    "data/ary/train-00000-of-00001.parquet": (
+        "eca94fbbb480ac6f67fb95ffdd2c4b7acca609e1c577d16c412d53698a64105a"
+    ),
+    "data/en/train-00000-of-00001.parquet": (
+        "d6b73e5c6f3e55558e7450b55588ae074e9aceea773b0fc810500f11bf050607"
+    ),
+    "data/es/train-00000-of-00001.parquet": (
+        "53ac5c24c424d3c4af7a938859a5e6a7c1fc45a467b2beeb3434b36bc7255292"
+    ),
+    "data/fr/train-00000-of-00001.parquet": (
+        "516262e24e2935bf3e5b8478d09ffff4be1de9f7bdd34ba92d3c3193ff6004a9"
+    ),
+    "data/zgh/train-00000-of-00001.parquet": (
+        "f1098c1aff78c51fd4b2b5e06aaa47bf82d54f9258959027637d99be82eb6cd8"
+    ),
+    "plots/documents_per_month.png": ("c3c2cd7823d9cc9ab2a2f3f403364b28aa84ee6e6025a9d5f5dc41b066485503"),
+    "plots/documents_per_outlet.png": ("690684f7752a5a75977fe1ceb4b3f0852a197bb5753f8b48b119c8d37d3be596"),
+    "plots/text_length.png": ("f15742aa9e3ce220f4ad2d44926995b103dda345e3bd3f50bd0cf6b181beb961"),
+    "removed/removed-00000-of-00001.parquet": (
+        "f872c9f38f1237ab26d77cf89bda1f1995a55b27080b7afc9f31335b3c0b5c0b"
+    ),
+    "signatures/minhash.parquet": ("3dcbdf5c6ac0c74867864457f2838cd042d13f852dc58c609b4ea0ef38a4560b"),
+}
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="Python 3.10 installs other library versions")
+def test_the_sample_release_has_the_pinned_bytes(reference: dict[str, bytes]) -> None:
+    import hashlib
+
+    found = {
+        name: hashlib.sha256(data).hexdigest() for name, data in reference.items() if name in SAMPLE_DIGESTS
+    }
+    assert found == SAMPLE_DIGESTS
