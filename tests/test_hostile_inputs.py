@@ -315,3 +315,12 @@ def test_an_unknown_time_zone_in_the_outlet_registry_is_a_config_error(tmp_path:
     code, output = run_cli("build", str(path), "--out", str(tmp_path / "out"))
     assert code == 2
     assert "outlets.yaml: outlets[0].timezone: unknown time zone 'Mars/Olympus'" in output
+
+
+def test_a_source_of_empty_files_builds_an_empty_release(tmp_path: Path) -> None:
+    """Nothing read is not an error: every phase decides over no keys, the release is empty."""
+    (tmp_path / "news.jsonl").write_bytes(b"")
+    path = config(tmp_path, "  - {name: news, kind: jsonl, path: news.jsonl}\n")
+    summary = build(path, tmp_path / "out")
+    assert (summary.rows_read, summary.report.released, summary.report.removed) == (0, 0, 0)
+    assert (summary.path / "signatures" / "minhash.parquet").is_file()

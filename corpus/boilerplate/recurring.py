@@ -105,8 +105,10 @@ class RecurringFurniture:
                 totals[kind].append(documents.group_by(kind).agg(pl.col("document").n_unique().alias("n")))
                 counts = found.group_by(kind, "hash").agg(pl.col("document").n_unique().alias("documents"))
                 counted[kind].append(counts.filter(pl.col("documents") >= self.section.min_documents))
-        flagged = []
+        flagged = [pl.DataFrame(schema={"kind": pl.String, "group": pl.UInt64, "hash": pl.UInt64})]
         for kind in KINDS:
+            if not totals[kind]:
+                continue
             size = pl.concat(totals[kind]).group_by(kind).agg(group_documents=pl.col("n").sum())
             often = pl.concat(counted[kind]).join(size, on=kind)
             often = often.filter(pl.col("documents") >= self.section.min_share * pl.col("group_documents"))

@@ -54,7 +54,7 @@ from corpus.engine.work import (
 from corpus.errors import CorpusError
 from corpus.pipeline import Plan
 from corpus.sources import Limits, ReadTask, check_mapped, plan_reads, read_task
-from corpus.step import PART, ROW, Keys, Phase
+from corpus.step import DECISION, PART, ROW, Keys, Phase
 
 
 @dataclass(frozen=True)
@@ -275,6 +275,8 @@ class LocalEngine:
         for phase in step.phases:
             path = decisions_file(context.work, phase.name)
             count = counts.setdefault(phase.name, StepCount())
+            if not path.is_file() and not finished.parts:  # nothing was read: nothing to decide
+                write_frame(path, pl.DataFrame(schema=DECISION))
             if not path.is_file():
                 store = LocalStore(context.work, index, finished.parts, phase.name, removed_so_far)
                 with self.progress.task(f"{phase.name} (corpus-wide)", 0, ""):
