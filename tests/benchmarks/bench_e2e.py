@@ -121,7 +121,8 @@ def run_corpus(folder: Path, work: Path) -> tuple[Side, pl.DataFrame]:
         "corpus build",
         run,
         dedup_scores(labelled(folder.parent, rows)),
-        "1 process (polars pool and MinHash: 2 threads each)",
+        f"a main process and {os.cpu_count()} worker processes (the local engine's pool, one per core;"
+        " polars pool and MinHash: 2 threads each)",
     )
     return side, rows
 
