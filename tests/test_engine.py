@@ -4,6 +4,7 @@ work folder to the same bytes, and the work folder is kept or discarded as asked
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,21 +21,19 @@ from corpus.engine.batch import schedule
 from corpus.engine.work import work_folder
 from corpus.pipeline import plan
 from corpus.step import Map
-from tests.helpers import CONFIGS, MAGHREB, release_files
+from tests.helpers import CONFIGS, MAGHREB, SAMPLE, release_files
 
 
 def sample_config(folder: Path, **execution: int) -> Path:
-    """configs/maghreb.yaml, placed elsewhere, with these execution settings."""
-    raw = yaml.safe_load(MAGHREB.read_text(encoding="utf-8"))
-    for entry in raw["sources"]:
-        entry["path"] = os.path.relpath(CONFIGS / entry["path"], folder)
-    raw["boilerplate"]["patterns"] = os.path.relpath(CONFIGS / "boilerplate.yaml", folder)
-    raw["metadata"]["outlets"] = os.path.relpath(CONFIGS / "outlets.yaml", folder)
+    """configs/maghreb.yaml with these execution settings, in a copy of the repository's layout
+    (configs/ beside corpus/sample/), so every path the release records is the repository's own."""
+    shutil.copytree(CONFIGS, folder / "configs")
+    shutil.copytree(SAMPLE, folder / "corpus" / "sample")
+    path = folder / "configs" / "maghreb.yaml"
     if execution:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         raw["execution"] = execution
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "maghreb.yaml"
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
 
