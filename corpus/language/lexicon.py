@@ -166,10 +166,16 @@ def probabilities(texts: pl.Series, lexicons: list[Lexicon]) -> pl.DataFrame:
 
     The texts are cut into words once for all lexicons, which must agree on what a word is.
     """
+    words = text_words(texts, lexicons)
+    # Each distinct word is weighed once (a corpus repeats its words: 5,000 news paragraphs hold
+    # 945k words, 69k distinct), then joined back to its occurrences in order.
+    distinct = words.select(pl.col("word").unique(maintain_order=True))
+    weighed = (word_weights(pl.col("word"), lex).alias(lex.name) for lex in lexicons)
+    weights = distinct.select("word", *weighed)
     scored = (
-        text_words(texts, lexicons)
+        words.join(weights, on="word", how="left", maintain_order="left")
         .group_by("row")
-        .agg((word_weights(pl.col("word"), lex).sum() / pl.len()).alias(lex.name) for lex in lexicons)
+        .agg((pl.col(lex.name).sum() / pl.len()).alias(lex.name) for lex in lexicons)
     )
     every = pl.DataFrame({"row": pl.int_range(texts.len(), eager=True, dtype=pl.UInt32)})
     scores = every.join(scored, on="row", how="left").sort("row")
