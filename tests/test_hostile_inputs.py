@@ -96,13 +96,56 @@ def test_a_file_that_reads_as_one_code_page_is_decoded_with_it(tmp_path: Path) -
     assert set(rows["encoding"].to_list()) == {"cp1256"}
 
 
+ARABIC = [
+    "أعلنت الحكومة المغربية عن مشروع جديد لدعم الفلاحين في جهة سوس ماسة هذا الأسبوع.",
+    "ارتفعت صادرات الحوامض من ميناء أكادير بنسبة كبيرة خلال الموسم الحالي حسب المكتب.",
+    "قال وزير المالية إن معدل التضخم تراجع في شهر أكتوبر مقارنة بالشهر الذي سبقه.",
+]
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "csv", "json"])
+def test_a_utf8_line_in_a_legacy_file_stays_utf8(tmp_path: Path, kind: str) -> None:
+    """A Windows-1256 file (Arabic) with one record appended as UTF-8 (French): the file reads as
+    cp1256 as a whole, but the UTF-8 line is not released as mojibake (`premiأ¨re`)."""
+    if kind == "csv":
+        legacy = ("url,text\n" + "".join(f"https://x.ma/{i},{t}\n" for i, t in enumerate(ARABIC))).encode(
+            "cp1256"
+        )
+        data = legacy + f"https://x.ma/fr,{FRENCH[0]}\n".encode()
+    elif kind == "jsonl":
+        data = jsonl(ARABIC).decode().encode("cp1256") + jsonl(FRENCH[:1])
+    else:
+        items = [json.dumps({"text": t}, ensure_ascii=False) for t in ARABIC]
+        data = ("[\n" + ",\n".join(items) + ",\n").encode("cp1256")
+        data += (json.dumps({"text": FRENCH[0]}, ensure_ascii=False) + "\n]\n").encode()
+    (tmp_path / f"news.{kind}").write_bytes(data)
+    rows = read_source(source(kind=kind, path=f"news.{kind}"), tmp_path)
+    assert rows["text"].to_list() == [*ARABIC, FRENCH[0]]
+    if kind != "json":  # a JSON file's records span lines: the file says it mixes both
+        assert rows["encoding"].to_list() == ["cp1256"] * 3 + ["utf-8"]
+    else:
+        assert set(rows["encoding"].to_list()) == {"cp1256+utf-8"}
+
+
+def test_a_record_nested_as_deep_as_the_parser_allows_is_read(tmp_path: Path) -> None:
+    """The surrogate check walks a record without recursion: 450 levels (the parser allows about
+    a thousand) used to end in a RecursionError traceback."""
+    deep = "[" * 450 + "]" * 450
+    (tmp_path / "news.json").write_text(f'[{{"text": "{FRENCH[0]}", "x": {deep}}}]', encoding="utf-8")
+    assert read_source(source(kind="json", path="news.json"), tmp_path)["text"].to_list() == FRENCH[:1]
+    line = f'{{"x": {"[" * 500}{"]" * 500}, "text": "\\ud800"}}'
+    (tmp_path / "news.jsonl").write_text(f"{line}\n", encoding="utf-8")
+    rows = read_source(source(kind="jsonl", path="news.jsonl", on_bad_record="skip"), tmp_path)
+    assert rows["reader_error"].to_list() == ["a string holds an escaped lone surrogate (not a character)"]
+
+
 def test_a_bad_byte_in_a_csv_record_is_that_record_only(tmp_path: Path) -> None:
     body = "url,text\n" + "".join(f'https://x.ma/{i},"{t}"\n' for i, t in enumerate(FRENCH))
     data = body.encode("utf-8").replace("séance".encode(), b"s\xe9ance")
     (tmp_path / "news.csv").write_bytes(data)
     with pytest.raises(SourceError) as caught:
         read_source(source(kind="csv", path="news.csv"), tmp_path)
-    assert str(caught.value).startswith("news.csv:4: line 4: invalid UTF-8 (byte 0xE9")
+    assert str(caught.value).startswith("news.csv: line 4: invalid UTF-8 (byte 0xE9")
     rows = read_source(source(kind="csv", path="news.csv", on_bad_record="skip"), tmp_path)
     assert rows["reader_error"].is_null().to_list() == [True, True, False]
     assert rows["text"].to_list()[:2] == FRENCH[:2]
@@ -221,7 +264,7 @@ def test_records_is_refused_for_kinds_it_does_not_apply_to(tmp_path: Path) -> No
 # --------------------------------------------------------------------------- 5. files that aborted builds
 
 
-@pytest.mark.parametrize("suffix", ["jsonl", "csv", "json"])
+@pytest.mark.parametrize("suffix", ["jsonl", "csv", "json", "parquet"])
 def test_an_empty_file_beside_good_ones_is_zero_records(tmp_path: Path, suffix: str) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / f"empty.{suffix}").write_bytes(b"")
@@ -230,9 +273,12 @@ def test_an_empty_file_beside_good_ones_is_zero_records(tmp_path: Path, suffix: 
         "csv": b"url,text\nhttps://x.ma/1,un texte\n",
         "json": b'[{"text": "un"}]',
     }
-    (tmp_path / "in" / f"good.{suffix}").write_bytes(good[suffix])
+    if suffix == "parquet":
+        pq.write_table(pa.table({"text": ["un texte"]}), tmp_path / "in" / "good.parquet")
+    else:
+        (tmp_path / "in" / f"good.{suffix}").write_bytes(good[suffix])
     rows = read_source(source(kind=suffix, path="in"), tmp_path)
-    assert rows.height == {"jsonl": 3, "csv": 1, "json": 1}[suffix]
+    assert rows.height == {"jsonl": 3, "csv": 1, "json": 1, "parquet": 1}[suffix]
 
 
 def test_a_csv_with_an_unbalanced_quote_names_the_line_and_skips_the_record(tmp_path: Path) -> None:
@@ -242,7 +288,7 @@ def test_a_csv_with_an_unbalanced_quote_names_the_line_and_skips_the_record(tmp_
     )
     with pytest.raises(SourceError) as caught:
         read_source(source(kind="csv", path="news.csv"), tmp_path)
-    assert str(caught.value) == "news.csv:3: line 3: unbalanced quote: the record never ends"
+    assert str(caught.value) == "news.csv: line 3: unbalanced quote: the record never ends"
     rows = read_source(source(kind="csv", path="news.csv", on_bad_record="skip"), tmp_path)
     assert rows["text"].to_list() == ["premier", 'https://x.ma/2,"jamais fermé', "troisième"]
     assert rows["reader_error"].is_null().to_list() == [True, False, True]

@@ -156,6 +156,25 @@ def decode(data: bytes, candidates: list[str], where: str) -> tuple[str, str]:
     return found.text, found.encoding
 
 
+def legacy_lines(data: bytes, encoding: str) -> tuple[list[str], list[str]]:
+    """The lines of a file that reads as the legacy code page `encoding` (line ends as `\\n`), each
+    decoded alone, and the encoding each was read with: a line that is valid UTF-8 holding
+    multi-byte characters was written as UTF-8 (legacy Arabic cannot be: two letters in a row are
+    never a valid UTF-8 sequence), so it is read as UTF-8, not released as mojibake."""
+    lines, encodings = [], []
+    for raw in data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n"):
+        if not raw.isascii():
+            try:
+                lines.append(raw.decode(UTF8))
+                encodings.append(UTF8)
+                continue
+            except UnicodeDecodeError:
+                pass
+        lines.append(raw.decode(encoding))
+        encodings.append(encoding)
+    return lines, encodings
+
+
 def file_encoding(escaped: str, data: bytes, candidates: list[str]) -> str:
     """How a whole file of records is read: `utf-8` (also when a few records hold bad bytes:
     those are settled one by one) or the legacy candidate it reads as as a whole."""

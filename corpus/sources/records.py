@@ -17,7 +17,16 @@ import polars as pl
 
 from corpus.config import SourceConfig
 from corpus.errors import SourceError
-from corpus.sources.decode import UTF8, Decoded, file_encoding, line_ends, printable, settle, strip_bom
+from corpus.sources.decode import (
+    UTF8,
+    Decoded,
+    file_encoding,
+    legacy_lines,
+    line_ends,
+    printable,
+    settle,
+    strip_bom,
+)
 from corpus.sources.mapping import BadRecord, RecordColumns
 from corpus.sources.paths import read_bytes
 from corpus.sources.task import FilePart, Limits, ReadTask, part_blocks, source_error
@@ -44,12 +53,19 @@ def parse_object(line: str) -> dict[str, Any] | BadRecord:
 
 
 def _has_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        return bool(_SURROGATE.search(value))
-    if isinstance(value, dict):
-        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_surrogate(v) for v in value)
+    """Whether any string (key or value) of a parsed record holds a lone surrogate. A loop, not
+    recursion: a record nested as deep as the parser allows must not exhaust the stack here."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 
@@ -63,10 +79,8 @@ def read_jsonl(
     """The records of a task's JSONL files or ranges, `limits` at a time."""
     rows = RecordColumns(source)
     for part in task.parts:
-        for number, line in part_lines(part):
-            decoded = (
-                Decoded(line, part.encoding) if part.encoding != UTF8 else settle(line, source.encodings)
-            )
+        for number, line, encoding in part_lines(part):
+            decoded = Decoded(line, encoding) if part.encoding != UTF8 else settle(line, source.encodings)
             record = parse_object(decoded.text) if not decoded.problem else BadRecord(decoded.problem, line)
             if isinstance(record, BadRecord):
                 if source.on_bad_record == "error":
@@ -81,9 +95,10 @@ def read_jsonl(
             rows = RecordColumns(source)
 
 
-def part_lines(part: FilePart) -> Iterator[tuple[int, str]]:
-    """Numbered non-blank lines of a part, decoded block by block (`surrogateescape` for UTF-8:
-    bad bytes are settled per line by the caller; the file's code page otherwise)."""
+def part_lines(part: FilePart) -> Iterator[tuple[int, str, str]]:
+    """Numbered non-blank lines of a part and their encodings, decoded block by block
+    (`surrogateescape` for UTF-8: bad bytes are settled per line by the caller; a legacy file's
+    lines one by one, see `decode.legacy_lines`)."""
     number, carry, first = part.first_line, b"", part.start == 0
     for block in part_blocks(part):
         if first:
@@ -91,20 +106,23 @@ def part_lines(part: FilePart) -> Iterator[tuple[int, str]]:
         data = carry + block
         cut = data.rfind(b"\n") + 1
         carry = data[cut:]
-        lines = _decoded_lines(data[:cut], part.encoding)
-        for line in lines[:-1]:
+        lines, encodings = _decoded_lines(data[:cut], part.encoding)
+        for line, encoding in zip(lines[:-1], encodings[:-1], strict=True):
             if line.strip():
-                yield number, line
+                yield number, line, encoding
             number += 1
-    for line in _decoded_lines(carry, part.encoding) if carry else []:
+    lines, encodings = _decoded_lines(carry, part.encoding) if carry else ([], [])
+    for line, encoding in zip(lines, encodings, strict=True):
         if line.strip():
-            yield number, line
+            yield number, line, encoding
         number += 1
 
 
-def _decoded_lines(data: bytes, encoding: str) -> list[str]:
-    text = data.decode(encoding) if encoding != UTF8 else data.decode(UTF8, "surrogateescape")
-    return line_ends(text).split("\n")
+def _decoded_lines(data: bytes, encoding: str) -> tuple[list[str], list[str]]:
+    if encoding != UTF8:
+        return legacy_lines(data, encoding)
+    lines = line_ends(data.decode(UTF8, "surrogateescape")).split("\n")
+    return lines, [UTF8] * len(lines)
 
 
 def rows_frame(rows: RecordColumns, where: str, seen: set[str]) -> pl.DataFrame:
@@ -126,7 +144,11 @@ def _read_json_file(
     data = strip_bom(read_bytes(part.path))
     escaped = data.decode(UTF8, "surrogateescape")
     encoding = file_encoding(escaped, data, source.encodings)
-    text = line_ends(data.decode(encoding) if encoding != UTF8 else escaped)
+    text = line_ends(escaped)
+    if encoding != UTF8:
+        lines, encodings = legacy_lines(data, encoding)
+        text = "\n".join(lines)
+        encoding = encoding if UTF8 not in encodings else f"{encoding}+{UTF8}"  # see `legacy_lines`
     del data, escaped
     rows, number = RecordColumns(source), 0
     for item in _items(text, part.name, source):
@@ -167,13 +189,23 @@ def _settle_record(
 
     try:
         fixed = fix(record)
+    except RecursionError:
+        return BadRecord("nested too deeply to check its strings", _dump(record)), encoding
     except ValueError as exc:
-        return BadRecord(str(exc), _printable(json.dumps(record, ensure_ascii=False))), encoding
+        return BadRecord(str(exc), _dump(record)), encoding
     if _has_surrogate(fixed):
         problem = "a string holds an escaped lone surrogate (not a character)"
-        return BadRecord(problem, _printable(json.dumps(record, ensure_ascii=False))), encoding
+        return BadRecord(problem, _dump(record)), encoding
     legacy = sorted(used - {UTF8})
     return fixed, legacy[0] if legacy else encoding
+
+
+def _dump(record: Any) -> str:
+    """A record as JSON text for `removed/` (empty when it is nested too deeply to write)."""
+    try:
+        return _printable(json.dumps(record, ensure_ascii=False))
+    except RecursionError:
+        return ""
 
 
 def _items(text: str, name: str, source: SourceConfig) -> Iterator[Any]:

@@ -21,7 +21,16 @@ import pyarrow.parquet as pq
 
 from corpus.config import SourceConfig
 from corpus.errors import SourceError
-from corpus.sources.decode import UTF8, file_encoding, has_bad_bytes, line_ends, printable, settle, strip_bom
+from corpus.sources.decode import (
+    UTF8,
+    file_encoding,
+    has_bad_bytes,
+    legacy_lines,
+    line_ends,
+    printable,
+    settle,
+    strip_bom,
+)
 from corpus.sources.mapping import TARGET, BadRecord, RecordColumns, candidates, map_frame
 from corpus.sources.paths import is_gzip, read_bytes
 from corpus.sources.task import FilePart, Limits, ReadTask, batch_bounds
@@ -37,11 +46,16 @@ def read_csv(task: ReadTask, source: SourceConfig, limits: Limits, seen: set[str
         data = strip_bom(read_bytes(part.path))
         escaped = data.decode(UTF8, "surrogateescape")
         encoding = file_encoding(escaped, data, source.encodings)
-        text = line_ends(data.decode(encoding) if encoding != UTF8 else escaped)
+        text, lines = line_ends(escaped), None
+        if encoding != UTF8:
+            decoded, lines = legacy_lines(data, encoding)
+            text = "\n".join(decoded)
         del data, escaped
-        frame = _polars_csv(text) if encoding != UTF8 or not has_bad_bytes(text) else None
+        # Record by record when bytes must be settled or a legacy file holds UTF-8 lines.
+        clean = not has_bad_bytes(text) if lines is None else UTF8 not in lines
+        frame = _polars_csv(text) if clean else None
         if frame is None:
-            yield from _csv_records(text, part, source, limits, encoding, seen)
+            yield from _csv_records(text, part, source, limits, lines or encoding, seen)
             continue
         if frame.width == 0:  # an empty file: no record
             continue
@@ -69,9 +83,10 @@ class _TooLong(Exception):
 
 
 def _csv_records(
-    text: str, part: FilePart, source: SourceConfig, limits: Limits, encoding: str, seen: set[str]
+    text: str, part: FilePart, source: SourceConfig, limits: Limits, encoding: str | list[str], seen: set[str]
 ) -> Iterator[pl.DataFrame]:
-    """Record by record with the standard library, each named by the line it starts on."""
+    """Record by record with the standard library, each named by the line it starts on;
+    `encoding` is the file's, or each line's (a legacy file, see `decode.legacy_lines`)."""
     lines = text.split("\n")
     header, position = _next_record(lines, 0, part, source)
     if isinstance(header, BadRecord) or header is None:
@@ -86,9 +101,10 @@ def _csv_records(
         if fields is None:
             continue
         number += 1
-        record, used = _as_record(fields, header, start, source.encodings, encoding)
+        read_as = encoding if isinstance(encoding, str) else encoding[start - 1]
+        record, used = _as_record(fields, header, start, source.encodings, read_as)
         if isinstance(record, BadRecord) and source.on_bad_record == "error":
-            raise SourceError(f"{part.name}:{start}: {record.problem}")
+            raise SourceError(f"{part.name}: {record.problem}")  # the problem names the line
         rows.add(part.name, number, record, used)
         if limits.reached(len(rows), rows.chars):
             yield rows.frame()
@@ -154,6 +170,8 @@ def read_parquet(
 ) -> Iterator[pl.DataFrame]:
     """The rows of each Parquet file, a batch of rows at a time; only mapped columns are read."""
     for part in task.parts:
+        if part.path.stat().st_size == 0:  # an empty file is zero records, as for every kind
+            continue
         try:
             handle = pa.BufferReader(read_bytes(part.path)) if is_gzip(part.path) else part.path
             file = pq.ParquetFile(handle)
