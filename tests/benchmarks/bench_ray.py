@@ -1,0 +1,92 @@
+"""The Ray engine against the local engine: same bytes, and what Ray costs on one machine.
+
+Run: `pytest -m benchmark tests/benchmarks/bench_ray.py -s` (needs the `ray` extra; RAY_BENCH_DOCS,
+default "20000,100000"). Each corpus (the embedded sample, configs/real.yaml when ../shared is
+present, make_corpus JSONL of each size) is built twice in fresh processes, `--engine local` and
+`--engine ray` (a local Ray started for the build, two workers either way), and the table says
+whether the data shards and `removed/` are byte-identical, with wall and CPU seconds and the peak
+RSS of each process tree. Ray's fixed cost (start, actor pool, one Ray Data stage per pass) is the
+difference on the sample, where the work itself is a few seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.benchmarks.conftest import (
+    CONFIGS,
+    SHARED,
+    corpus_build_command,
+    corpus_config,
+    make_corpus,
+    print_table,
+)
+from tests.benchmarks.process_tree import Measurement, log_tail, measure
+from tests.helpers import release_files
+
+pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
+
+
+def sizes() -> list[int]:
+    return [int(n) for n in os.environ.get("RAY_BENCH_DOCS", "20000,100000").split(",") if n]
+
+
+def build(config: Path, out: Path, engine: str) -> tuple[Measurement, dict[str, bytes]]:
+    """One build with `engine` in a fresh process; the data shards and removed rows it wrote."""
+    command = [*corpus_build_command(config, out), "--engine", engine, "--workers", "2"]
+    run = measure(command, out.with_suffix(".log"))
+    if run.returncode != 0:
+        pytest.fail(
+            f"corpus build --engine {engine} exited {run.returncode}:\n{log_tail(out.with_suffix('.log'))}"
+        )
+    files = release_files(next(out.glob("*/v*")))
+    kept = {name: data for name, data in files.items() if name.startswith(("data/", "removed/"))}
+    shutil.rmtree(out)
+    return run, kept
+
+
+def corpora(tmp_path: Path) -> list[tuple[str, Path]]:
+    found = [("embedded sample", CONFIGS / "maghreb.yaml")]
+    if (SHARED / "data").is_dir():
+        found.append(("configs/real.yaml", CONFIGS / "real.yaml"))
+    for docs in sizes():
+        articles = make_corpus(docs, "jsonl", seed=11) / "articles.jsonl"
+        found.append((f"make_corpus {docs:,}", corpus_config(tmp_path / f"cfg-{docs}", articles)))
+    return found
+
+
+def test_ray_against_local(tmp_path: Path) -> None:
+    rows = []
+    for label, config in corpora(tmp_path):
+        local, local_files = build(config, tmp_path / "local", "local")
+        ray, ray_files = build(config, tmp_path / "ray", "ray")
+        same = local_files == ray_files
+        rows.append(
+            [
+                label,
+                f"{local.seconds:.1f}",
+                f"{ray.seconds:.1f}",
+                f"{ray.seconds - local.seconds:+.1f}",
+                f"{local.cpu_seconds:.0f} / {ray.cpu_seconds:.0f}",
+                f"{local.peak_rss_mib:,.0f} / {ray.peak_rss_mib:,.0f}",
+                f"{len(local_files)} files, " + ("yes" if same else "NO"),
+            ]
+        )
+        assert same, f"{label}: the Ray engine wrote other bytes than the local engine"
+    print_table(
+        "Local engine against Ray (local Ray on this machine, 2 workers each, fresh processes)",
+        [
+            "corpus",
+            "local s",
+            "ray s",
+            "ray - local",
+            "CPU s local / ray",
+            "peak RSS MiB local / ray",
+            "byte-identical",
+        ],
+        rows,
+    )
