@@ -298,6 +298,16 @@ def test_not_a_web_url_has_no_canonical_form() -> None:
     assert canonical_urls(pl.Series(["mailto:a@b.ma", None], dtype=pl.String)).to_list() == [None, None]
 
 
+def test_a_url_urllib_refuses_has_no_canonical_form() -> None:
+    """An unbalanced bracket in the host made urllib raise and a whole build fail (found by the
+    property campaign)."""
+    assert canonical_url("https://x.m[a/a") is None
+    assert canonical_urls(pl.Series(["https://[::1/a", "https://x.ma/a"])).to_list() == [
+        None,
+        "https://x.ma/a",
+    ]
+
+
 def test_arabic_path_spellings_canonicalise_to_the_same_string() -> None:
     raw = canonical_url(ARABIC_RAW + "?utm_source=twitter&fbclid=IwAR0")
     encoded = canonical_url(ARABIC_ENCODED + "#top")

@@ -26,8 +26,12 @@ UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 
 
 def canonical_url(url: str) -> str | None:
-    """Lowercase scheme and host, no default port, no fragment, no tracking, sorted query."""
-    parts = urlsplit(url.strip())
+    """Lowercase scheme and host, no default port, no fragment, no tracking, sorted query; None
+    when the text is no http(s) URL (urllib refuses some, e.g. an unbalanced "[" in the host)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
     if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
         return None
     scheme, host = parts.scheme.lower(), parts.hostname.lower().rstrip(".")
