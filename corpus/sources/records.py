@@ -144,8 +144,9 @@ def _read_json_file(
     data = strip_bom(read_bytes(part.path))
     escaped = data.decode(UTF8, "surrogateescape")
     encoding = file_encoding(escaped, data, source.encodings)
-    text = line_ends(escaped)
-    if encoding != UTF8:
+    if encoding == UTF8:
+        text = line_ends(escaped)
+    else:
         lines, encodings = legacy_lines(data, encoding)
         text = "\n".join(lines)
         encoding = encoding if UTF8 not in encodings else f"{encoding}+{UTF8}"  # see `legacy_lines`

@@ -46,8 +46,9 @@ def read_csv(task: ReadTask, source: SourceConfig, limits: Limits, seen: set[str
         data = strip_bom(read_bytes(part.path))
         escaped = data.decode(UTF8, "surrogateescape")
         encoding = file_encoding(escaped, data, source.encodings)
-        text, lines = line_ends(escaped), None
-        if encoding != UTF8:
+        if encoding == UTF8:
+            text, lines = line_ends(escaped), None
+        else:
             decoded, lines = legacy_lines(data, encoding)
             text = "\n".join(decoded)
         del data, escaped
