@@ -21,6 +21,7 @@ from corpus.dedup import (
     remove_near,
     write_signatures,
 )
+from corpus.dedup.near import _stars
 from corpus.engine.memory import run_steps
 from tests.helpers import frame
 
@@ -55,8 +56,9 @@ def test_bands_and_rows_catch_pairs_below_the_threshold() -> None:
     assert 1 - (1 - floor ** (rows + 1)) ** wider < SECTION.candidate_recall
 
 
-def test_a_chain_keeps_its_ends_apart() -> None:
-    """A~B and B~C but A≁C: B goes with A (the best survivor), C is not removed for A."""
+def test_a_chain_keeps_its_middle_and_never_chains() -> None:
+    """A~B and B~C but A≁C: B, the one within the threshold of both, is kept and takes both; C is
+    never removed for A (greedy in survivor order, A would take B and leave C behind)."""
     a = story(1)
     b = a[:150] + edited(a[150:], 30, 2)  # A~B: the second half edited
     c = edited(b[:150], 30, 3) + b[150:]  # B~C: the first half edited, so C is further from A
@@ -68,9 +70,58 @@ def test_a_chain_keeps_its_ends_apart() -> None:
         published_date=[dt.date(2024, 1, d) for d in (1, 2, 3)],
     )
     out = remove_near(rows, SECTION)
-    assert out["removed_reason"].to_list() == [None, "near_duplicate", None]
-    assert out["dup_of"].to_list() == [None, "a", None]
-    assert out["similarity"][1] == pytest.approx(jaccard(a, b), abs=1e-4)
+    assert out["removed_reason"].to_list() == ["near_duplicate", None, "near_duplicate"]
+    assert out["dup_of"].to_list() == ["b", None, "b"]
+    assert out["similarity"][0] == pytest.approx(jaccard(a, b), abs=1e-4)
+    assert out["similarity"][2] == pytest.approx(jaccard(b, c), abs=1e-4)
+
+
+def star_docs(days: list[int]) -> pl.DataFrame:
+    """Documents numbered 0.. as the near-duplicate clustering reads them, published on `days`."""
+    n = len(days)
+    return pl.DataFrame(
+        {
+            "id": [f"d{i}" for i in range(n)],
+            "source": ["x"] * n,
+            "published_at": pl.Series([None] * n, dtype=pl.Datetime("us", "UTC")),
+            "published_date": [dt.date(2024, 1, d) for d in days],
+            "text_chars": [100] * n,
+            "_group": [""] * n,
+            "_earlier": [False] * n,
+            "_part": pl.Series([0] * n, dtype=pl.UInt32),
+            "_row": pl.Series(range(n), dtype=pl.UInt32),
+            "_key": pl.Series(range(n), dtype=pl.UInt32),
+        }
+    )
+
+
+def star_edges(pairs: list[tuple[int, int]]) -> pl.DataFrame:
+    left, right = zip(*pairs, strict=True)
+    return pl.DataFrame({"left": left, "right": right, "similarity": [0.9] * len(pairs)})
+
+
+def test_a_star_keeps_the_preferred_member_within_the_threshold_of_all_the_others() -> None:
+    """0 (day 2) takes 1, 5, 6; then 2 has the most neighbours left (3, 4; 1 is taken), but 3,
+    published first and within the threshold of 2 and 4, is kept for the three of them."""
+    docs = star_docs([2, 9, 3, 1, 8, 7, 6])
+    edges = star_edges([(0, 1), (0, 5), (0, 6), (2, 1), (2, 3), (2, 4), (3, 4)])
+    gone = _stars(docs, edges, SECTION).sort("_row")
+    assert dict(zip(gone["_row"].to_list(), gone["keeper"].to_list(), strict=True)) == {
+        1: "d0",
+        2: "d3",
+        4: "d3",
+        5: "d0",
+        6: "d0",
+    }
+
+
+def test_an_original_with_two_reprints_apart_from_each_other_keeps_only_the_original() -> None:
+    """Reprints 1 and 2 are each within the threshold of original 0 but not of each other; the
+    reprint published first does not take the original and leave the other reprint behind."""
+    docs = star_docs([5, 1, 3])
+    gone = _stars(docs, star_edges([(0, 1), (0, 2)]), SECTION).sort("_row")
+    assert gone["_row"].to_list() == [1, 2]
+    assert gone["keeper"].to_list() == ["d0", "d0"]
 
 
 def drifting_chain(seed: int, steps: int = 6, share: float = 0.02) -> list[list[str]]:

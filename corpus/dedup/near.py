@@ -9,10 +9,15 @@
    documents' texts, hashed once and kept in a scratch file (memory: one chunk of pairs). A pair is
    an edge when that Jaccard is >= `threshold` (the estimate, for a document of an earlier release,
    whose text is not here).
-4. Star clusters in survivor order, not connected components: the best document not yet taken
-   becomes a survivor and takes every neighbour not yet taken; the others start their own. So a
-   document is removed only when it is itself within `threshold` of the one kept for it: a drifting
-   chain (A~B, B~C, A≁C) keeps A and C. Documents of an earlier release always survive.
+4. Star clusters, not connected components: in order of most verified neighbours (ties: survivor
+   order), a document not yet taken becomes a centre and takes every neighbour not yet taken; the others
+   start their own. The star keeps its centre, or the member survivor order prefers when that one
+   is within `threshold` of every other member. So a document is removed only when it is itself
+   within `threshold` of the one kept for it: a drifting chain (A~B, B~C, A≁C) keeps B and removes
+   A and C, never A alone; an original with two reprints that differ from each other keeps the
+   original and removes both (greedy in survivor order, the first reprint would take the original
+   and leave the second).
+   Documents of an earlier release always survive and are centres first.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ GRAM_DOCS = 4_096
 # Pairs whose exact Jaccard is computed per numpy batch: 1k pairs of news articles are ~30 MB
 # of n-gram keys (5k pairs added 400 MB to the peak at 1M documents).
 EXACT_BATCH_PAIRS = 1_000
+# Stars up to this size may keep a better member than their centre (checked pair by pair); a bigger
+# star (a template copied thousands of times) keeps its centre.
+SWAP_CHECK_MEMBERS = 64
 
 
 def near_duplicates(store: KeyStore, section: DedupConfig, earlier: Earlier | None) -> pl.DataFrame:
@@ -136,33 +144,37 @@ def _edges(
 
 
 def _stars(docs: pl.DataFrame, edges: pl.DataFrame, section: DedupConfig) -> pl.DataFrame:
-    """Greedy star clusters in survivor order (see the module docstring): the removed documents,
-    each with the survivor that took it and their similarity."""
+    """Greedy star clusters (see the module docstring): the removed documents, each with the
+    survivor kept for it and their similarity."""
     if edges.height == 0:
         return pl.DataFrame(schema=GONE)
-    order = (
-        docs.with_row_index("_doc")
-        .sort([pl.col("_earlier").not_(), *survivor_order(section.outlet_priority), "_doc"])["_doc"]
-        .to_numpy()
-    )
     left, right = edges["left"].to_numpy().astype(np.int64), edges["right"].to_numpy().astype(np.int64)
-    ends = np.concatenate([left, right])
-    others = np.concatenate([right, left])
+    ends, others = np.concatenate([left, right]), np.concatenate([right, left])
     by_node = np.argsort(ends, kind="stable")
     bounds = np.searchsorted(ends[by_node], np.arange(docs.height + 1))
     neighbours = others[by_node].tolist()
+    degree = np.diff(bounds)
+    ranked = docs.with_row_index("_doc").with_columns(_degree=pl.Series(-degree))
+    rank = ranked.sort([*survivor_order(section.outlet_priority), "_doc"])["_doc"].to_numpy()
+    survivor_rank = np.empty(docs.height, dtype=np.int64)
+    survivor_rank[rank] = np.arange(docs.height)
+    ranked = ranked.with_columns(_rank=pl.Series(survivor_rank))
+    order = ranked.sort(pl.col("_earlier").not_(), "_degree", "_rank")["_doc"].to_numpy()
     earlier = docs["_earlier"].to_numpy()
-    state = np.zeros(docs.height, dtype=np.int8)  # 0 free, 1 survivor, 2 taken
-    keeper = np.full(docs.height, -1, dtype=np.int64)
     linked = np.zeros(docs.height, dtype=bool)
     linked[ends] = True
+    pairs = set(_pair_keys(left, right).tolist())
+    state = np.zeros(docs.height, dtype=np.int8)  # 0 free, 1 survivor, 2 taken
+    keeper = np.full(docs.height, -1, dtype=np.int64)
     for node in order[linked[order]].tolist():
         if state[node]:
             continue
-        state[node] = 1
-        for other in neighbours[bounds[node] : bounds[node + 1]]:
-            if not state[other] and not earlier[other]:
-                state[other], keeper[other] = 2, node
+        star = [node] + [
+            o for o in neighbours[bounds[node] : bounds[node + 1]] if not state[o] and not earlier[o]
+        ]
+        kept = node if earlier[node] else _best_centre(star, survivor_rank, pairs)
+        state[star], state[kept] = 2, 1
+        keeper[star], keeper[kept] = kept, -1
     taken = np.flatnonzero(keeper >= 0)
     return pl.DataFrame(
         {
@@ -176,14 +188,32 @@ def _stars(docs: pl.DataFrame, edges: pl.DataFrame, section: DedupConfig) -> pl.
     )
 
 
+def _best_centre(star: list[int], survivor_rank: np.ndarray, pairs: set[int]) -> int:
+    """The member of a star (its centre first) that survivor order prefers among those within the
+    threshold of every other member; the centre when none is better (or the star is too big to check)."""
+    if len(star) > SWAP_CHECK_MEMBERS:
+        return star[0]
+    for member in sorted(star, key=lambda m: survivor_rank[m]):
+        if member == star[0]:
+            return member
+        others = np.array([o for o in star if o != member], dtype=np.int64)
+        keys = _pair_keys(np.full(others.size, member, dtype=np.int64), others)
+        if all(key in pairs for key in keys.tolist()):
+            return member
+    return star[0]
+
+
+def _pair_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One integer per unordered pair of document numbers."""
+    low, high = np.minimum(a, b).astype(np.uint64), np.maximum(a, b).astype(np.uint64)
+    return (low << np.uint64(32)) | high
+
+
 def _edge_similarity(edges: pl.DataFrame, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The similarity of edge (a[i], b[i]) for each i (every such pair is an edge)."""
-    low, high = np.minimum(a, b).astype(np.uint64), np.maximum(a, b).astype(np.uint64)
-    edge_low = np.minimum(edges["left"].to_numpy(), edges["right"].to_numpy()).astype(np.uint64)
-    edge_high = np.maximum(edges["left"].to_numpy(), edges["right"].to_numpy()).astype(np.uint64)
-    keys = (edge_low << np.uint64(32)) | edge_high
+    keys = _pair_keys(edges["left"].to_numpy(), edges["right"].to_numpy())
     order = np.argsort(keys)
-    found = order[np.searchsorted(keys[order], (low << np.uint64(32)) | high)]
+    found = order[np.searchsorted(keys[order], _pair_keys(a, b))]
     return edges["similarity"].to_numpy()[found]
 
 

@@ -22,8 +22,11 @@ DECIDES = 0.5
 
 
 def classify_units(units: pl.DataFrame, tifinagh_share: float) -> pl.DataFrame:
-    """Add `letters`, `label` and `score` to a frame with a `unit` column (row order kept)."""
-    counted = units.with_row_index("_row").with_columns(script_counts(pl.col("unit")))
+    """Add `label` and `score` (and `letters`, unless `split_units` counted it) to a frame with a
+    `unit` column (row order kept)."""
+    if "letters" not in units.columns:
+        units = pl.concat([units, script_counts(units["unit"])], how="horizontal")
+    counted = units.with_row_index("_row")
     route = (
         pl.when(pl.col("letters") == 0)
         .then(pl.lit("empty"))

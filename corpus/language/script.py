@@ -2,28 +2,78 @@
 
 Tifinagh is only ever Tamazight (`zgh`) and no wheel-shipped model knows it; Arabic-script text
 goes to the Darija layer, Latin text to the Kabyle, Arabizi and base-model layers.
+Counts come from one table of every code point's class (built once per process with the same
+regex classes polars uses, so they agree with `count_matches`), looked up over the batch's code
+points in numpy: three regex passes over every text measured 6x slower.
 """
 
 from __future__ import annotations
 
+from functools import cache
+
+import numpy as np
 import polars as pl
 
 LETTERS = r"\p{L}"
 TIFINAGH = r"[\u2d30-\u2d7f]"
 ARABIC = r"[\p{Arabic}&&\p{L}]"
+# Classes are bits of one byte per code point; none is assigned a letter above U+323AF (CJK
+# Extension H, the last letters of plane 3), so the table stops there and beyond is "other".
+LETTER, ARABIC_LETTER, TIFINAGH_CHAR = 1, 2, 4
+TABLE_SIZE = 0x32400
+COUNTS = {"letters": LETTER, "tifinagh": TIFINAGH_CHAR, "arabic": ARABIC_LETTER}
 
 
-def script_counts(text: pl.Expr) -> list[pl.Expr]:
-    """`letters`, `tifinagh` and `arabic` letter counts of `text`.
+@cache
+def class_table() -> np.ndarray:
+    """The class bits of every code point below TABLE_SIZE (surrogates: none)."""
+    points = np.concatenate([np.arange(0, 0xD800), np.arange(0xE000, TABLE_SIZE)]).astype("<u4")
+    every = pl.Series([points.tobytes().decode("utf-32-le")])
+    table = np.zeros(TABLE_SIZE, dtype=np.uint8)
+    for bit, regex in ((LETTER, LETTERS), (ARABIC_LETTER, ARABIC), (TIFINAGH_CHAR, TIFINAGH)):
+        inside = regex[1:-1] if regex.startswith("[") else regex
+        kept = every.str.replace_all(f"[^{inside}]", "\x00")[0]
+        table[points[np.frombuffer(kept.encode("utf-32-le"), dtype="<u4") != 0]] |= bit
+    return table
+
+
+def code_points(text: str) -> np.ndarray:
+    """The code points of a string, as uint32."""
+    return np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+
+
+def span_counts(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> dict[str, np.ndarray]:
+    """`letters`, `tifinagh` and `arabic` counts of each span [start, end) of `codes`.
 
     Latin is not counted: every letter neither Arabic nor Tifinagh takes the Latin route (other
-    scripts reach the base model there), which saves one pass over the text.
+    scripts reach the base model there).
     """
-    return [
-        text.str.count_matches(LETTERS).alias("letters"),
-        text.str.count_matches(TIFINAGH).alias("tifinagh"),
-        text.str.count_matches(ARABIC).alias("arabic"),
-    ]
+    classes = class_table()[np.minimum(codes, TABLE_SIZE - 1)]
+    classes = np.append(classes, np.uint8(0))  # a span may start at the very end (an empty line)
+    empty = starts == ends
+    counts = {}
+    for name, bit in COUNTS.items():
+        chosen = classes & np.uint8(bit)
+        if not chosen.any():
+            counts[name] = np.zeros(starts.size, dtype=np.int64)
+            continue
+        # reduceat sums [start_i, start_i+1); spans are laid in order with gaps only at newlines,
+        # so each span is summed alone by giving its end as the next boundary.
+        bounds = np.empty(2 * starts.size, dtype=np.int64)
+        bounds[0::2], bounds[1::2] = starts, ends
+        summed = np.add.reduceat(chosen >> np.uint8(bit.bit_length() - 1), bounds, dtype=np.int64)[0::2]
+        summed[empty] = 0
+        counts[name] = summed
+    return counts
+
+
+def script_counts(texts: pl.Series) -> pl.DataFrame:
+    """`letters`, `tifinagh` and `arabic` counts of each text."""
+    strings = texts.cast(pl.String).fill_null("").to_list()
+    lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    ends = np.cumsum(lengths)
+    counts = span_counts(code_points("".join(strings)), ends - lengths, ends)
+    return pl.DataFrame({name: pl.Series(values, dtype=pl.UInt32) for name, values in counts.items()})
 
 
 def share(column: str) -> pl.Expr:
