@@ -4,8 +4,9 @@ Paragraphs are lines; a line longer than `unit_chars` (scrapes without newlines)
 windows of `unit_chars` characters, so a French article quoting an English paragraph still shows
 two languages. Windows ignore sentence ends: a regex sentence splitter cost 0.2 µs per character,
 as much as the model, and a word cut at a window edge does not change a window's language.
-Lines and windows are cut as offsets over the batch's code points in numpy (one regex pass per
-line measured 5x slower), and the units' script counts come from the same pass.
+Lines and windows are cut as offsets over the batch's code points in numpy, and the units' script
+counts come from the same code points: 1.1 s for 20,000 news articles (42M characters) against
+2.5 s for a regex split into windows and three regex counts.
 Units vote with their letters: the dominant label is the one holding most letters,
 `language_share` its share, and `code_switching` is set when units in other languages hold at
 least `code_switching_share` of the letters.
