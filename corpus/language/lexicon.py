@@ -48,12 +48,13 @@ STRETCHED = {"ا": 2, "و": 3, "ي": 3, "ه": 3}
 
 
 def fold_arabic(text: pl.Expr) -> pl.Expr:
-    """The folded spelling of Arabic words or texts (variants unified, stretched letters shortened)."""
-    for letter, variant in FOLDED.items():
-        text = text.str.replace_all(letter, variant, literal=True)
-    for letter, run in STRETCHED.items():
-        text = text.str.replace_all(f"{letter}{{{run},}}", letter)
-    return text
+    """The folded spelling of Arabic words or texts (variants unified, stretched letters shortened).
+
+    Two passes: the variants in one (Aho-Corasick), then every stretched run in one regex whose
+    replacement keeps the one group that matched (a pass per letter was twice as slow)."""
+    runs = "|".join(f"({letter}){{{run},}}" for letter, run in STRETCHED.items())
+    kept = "".join(f"${{{group}}}" for group in range(1, len(STRETCHED) + 1))
+    return text.str.replace_many(FOLDED).str.replace_all(runs, kept)
 
 
 def _expand(word: str) -> list[str]:
