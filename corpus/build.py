@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import platform
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -19,6 +20,7 @@ from corpus.card import StepRow, render_card
 from corpus.config import LoadedConfig, load_config
 from corpus.engine.batch import StepReport, step_reports
 from corpus.engine.local import LocalEngine
+from corpus.engine.parts import LocalOutput
 from corpus.engine.progress import Progress, silent
 from corpus.engine.work import check_writable, locked, prepare, remove, work_folder
 from corpus.language import lexicons_sha256, model_sha256, weights_sha256
@@ -28,7 +30,7 @@ from corpus.release.diff import carry_changelog
 from corpus.release.plots import write_plots
 from corpus.release.report import Report
 from corpus.release.shards import Split
-from corpus.release.writer import write_release
+from corpus.release.writer import Written, write_release
 from corpus.schema import RELEASED, REMOVED, conform
 from corpus.sources import Limits, list_files, relative_name
 
@@ -106,10 +108,7 @@ def build(
         reports = step_reports(steps.names, output.counts)
         staging = staging_folder(target)
         try:
-            written = write_release(loaded.config, output, staging, work / "release", _input_bytes(inputs))
-            known = set(registry["source"].to_list())
-            unknown = written.report.unknown_outlets(known)
-            _write_card_and_manifest(loaded, staging, written, reports, inputs, unknown, output.rows_read)
+            written, unknown = _write(loaded, output, staging, work, inputs, registry, reports)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -119,6 +118,33 @@ def build(
         if not options.keep_work:
             remove(work)
     return BuildSummary(target, status, written.report, reports, written.splits, output.rows_read, unknown)
+
+
+def _write(
+    loaded: LoadedConfig,
+    output: LocalOutput,
+    staging: Path,
+    work: Path,
+    inputs: list[dict[str, Any]],
+    registry: pl.DataFrame,
+    reports: list[StepReport],
+) -> tuple[Written, list[tuple[str, int]]]:
+    """The release's files into `staging`; the plots need only the report, so they are drawn on a
+    thread while the shards are written (3.6 of the 22 s the release took at 100k documents)."""
+    with ThreadPoolExecutor(1) as drawing:
+        plots: list[Future[dict[str, str]]] = []
+        written = write_release(
+            loaded.config,
+            output,
+            staging,
+            work / "release",
+            _input_bytes(inputs),
+            lambda report: plots.append(drawing.submit(write_plots, report, staging)),
+        )
+        drawn = plots[0].result() if plots else write_plots(written.report, staging)
+    unknown = written.report.unknown_outlets(set(registry["source"].to_list()))
+    _write_card_and_manifest(loaded, staging, written, reports, inputs, unknown, output.rows_read, drawn)
+    return written, unknown
 
 
 def make_engine(name: str, workers: int | None, progress: Progress) -> LocalEngine:
@@ -137,13 +163,14 @@ def _input_bytes(inputs: list[dict[str, Any]]) -> int:
 def _write_card_and_manifest(
     loaded: LoadedConfig,
     folder: Path,
-    written: Any,
+    written: Written,
     reports: list[StepReport],
     inputs: list[dict[str, Any]],
     unknown: list[tuple[str, int]],
     rows_read: int,
+    plots: dict[str, str],
 ) -> None:
-    """Plots, card and manifest (last, so it covers every other file)."""
+    """Card and manifest (last, so it covers every other file); `plots` are already drawn."""
     report: Report = written.report
     counted = [
         {**entry, "records": report.records.get((entry["source"], entry["path"]), 0)} for entry in inputs
@@ -157,7 +184,6 @@ def _write_card_and_manifest(
         }
         for s in loaded.config.sources
     ]
-    plots = write_plots(report, folder)
     rows = [StepRow(r.name, r.rows_in, r.rows_out, r.removed) for r in reports]
     card = render_card(loaded.config, written.splits, report, rows, sources, unknown, rows_read, plots)
     (folder / "README.md").write_text(card, encoding="utf-8")

@@ -217,6 +217,17 @@ def _edge_similarity(edges: pl.DataFrame, a: np.ndarray, b: np.ndarray) -> np.nd
     return edges["similarity"].to_numpy()[found]
 
 
+def _distinct_grams(texts: pl.Series, ngram: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's distinct n-gram hashes, ascending, end to end (uint32), and how many each has:
+    one sort of (text, hash) keys for all of them."""
+    matching = texts.to_frame("t").select(matching_text(pl.col("t")))["t"]
+    hashes, offsets = gram_hashes(matching, ngram)
+    owner = np.repeat(np.arange(texts.len(), dtype=np.uint64), np.diff(np.append(offsets, hashes.size)))
+    keys = np.unique((owner << np.uint64(32)) | hashes.astype(np.uint64))
+    sizes = np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=texts.len())
+    return (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), sizes
+
+
 class GramStore:
     """The distinct n-gram hashes of some documents, hashed from their texts once and kept sorted
     in a scratch file; `jaccard` reads only the documents of a chunk of pairs at a time."""
@@ -228,17 +239,16 @@ class GramStore:
         self.sizes = np.zeros(wanted.size, dtype=np.int64)
         self.starts = np.zeros(wanted.size, dtype=np.int64)
         path, written = folder / "grams.u32", 0
-        # Read by part, so each part's texts are read once.
+        # Read part by part, so each part's texts are read once.
         by_part = docs.select(PART, ROW)[wanted].with_row_index("_i").sort(PART, ROW)
         with path.open("wb") as out:
-            for low in range(0, by_part.height, GRAM_DOCS):
-                chunk = by_part.slice(low, GRAM_DOCS)
-                texts = store.texts(chunk[PART].to_numpy(), chunk[ROW].to_numpy())
-                matching = texts.to_frame("t").select(matching_text(pl.col("t")))["t"]
-                hashes, offsets = gram_hashes(matching, ngram)
-                for index, values in zip(chunk["_i"].to_list(), np.split(hashes, offsets[1:]), strict=True):
-                    distinct = np.unique(values).astype(np.uint32)
-                    self.starts[index], self.sizes[index] = written, distinct.size
+            for _, rows in by_part.group_by(PART, maintain_order=True):
+                texts = store.texts(rows[PART].to_numpy(), rows[ROW].to_numpy())
+                for low in range(0, rows.height, GRAM_DOCS):
+                    chunk = rows["_i"].slice(low, GRAM_DOCS).to_numpy()
+                    distinct, sizes = _distinct_grams(texts.slice(low, GRAM_DOCS), ngram)
+                    self.starts[chunk] = written + np.cumsum(sizes) - sizes
+                    self.sizes[chunk] = sizes
                     out.write(distinct.tobytes())
                     written += distinct.size
         self.values = np.memmap(path, dtype=np.uint32, mode="r") if written else np.zeros(0, np.uint32)

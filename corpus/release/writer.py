@@ -16,7 +16,7 @@ Memory: one bucket, plus at most a row group per open shard.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,8 +244,17 @@ def _signature_columns(
     return pl.DataFrame([column, pl.Series("matching_hash", matching, dtype=pl.UInt64)])
 
 
-def write_release(config: Config, output: Output, folder: Path, scratch: Path, input_bytes: int) -> Written:
-    """Data shards, removed rows and signatures of a build into `folder` (see the module doc)."""
+def write_release(
+    config: Config,
+    output: Output,
+    folder: Path,
+    scratch: Path,
+    input_bytes: int,
+    counted: Callable[[Report], None] | None = None,
+) -> Written:
+    """Data shards, removed rows and signatures of a build into `folder` (see the module doc);
+    `counted` is called with the report once every row is counted, before the shards are written
+    (the build draws the card's plots meanwhile)."""
     release = config.release
     scratch.mkdir(parents=True, exist_ok=True)
     report = Report()
@@ -285,6 +294,8 @@ def write_release(config: Config, output: Output, folder: Path, scratch: Path, i
     buckets.close()
     spools.close()
     _check_ledger(output.rows_read, report, lineage)
+    if counted is not None:
+        counted(report)
     splits = _write_data(
         config, folder, buckets, count, pl.concat(sizes) if sizes else None, dict(report.words)
     )
