@@ -25,19 +25,40 @@ NORMALISE_DOCS = 4_096
 NEVER_SCRAPED = pl.datetime(1, 1, 1, time_zone="UTC")
 
 
-def text_hashes(text: pl.Series) -> pl.Series:
-    """xxh3-64 of the matching text: exact duplicates are equal hashes (stored with a release).
-    One xxhash call per document: about 1 s per million documents, small next to the rest."""
-    hashes = [
-        xxhash.xxh3_64_intdigest(t.encode())
-        for low in range(0, text.len(), NORMALISE_DOCS)
-        for t in matching(text.slice(low, NORMALISE_DOCS)).to_list()
-    ]
-    return pl.Series(hashes, dtype=pl.UInt64)
+def text_hashes(text: pl.Series, matched: pl.Series | None = None) -> pl.Series:
+    """xxh3-64 of the matching text (`matched`, when the caller has it): exact duplicates are
+    equal hashes (stored with a release). One xxhash call per document: about 1 s per million
+    documents, small next to the rest."""
+    matched = batch_matching(text) if matched is None else matched
+    return pl.Series([xxhash.xxh3_64_intdigest(t.encode()) for t in matched.to_list()], dtype=pl.UInt64)
 
 
 def matching(text: pl.Series) -> pl.Series:
     return text.to_frame("text").select(matching_text(pl.col("text")))["text"]
+
+
+def batch_matching(text: pl.Series) -> pl.Series:
+    """The matching text of a batch's texts, `NORMALISE_DOCS` at a time."""
+    pieces = [matching(text.slice(low, NORMALISE_DOCS)) for low in range(0, text.len(), NORMALISE_DOCS)]
+    return pl.concat(pieces) if pieces else pl.Series("text", [], dtype=pl.String)
+
+
+class SharedMatching:
+    """The matching text of the last batch asked for: the exact and near phases take their keys
+    from the same batch one after the other, and normalising its text once saves a pass (about
+    8 CPU-seconds per 100k news articles). The batch is held, so `is` cannot match a new one."""
+
+    def __init__(self) -> None:
+        self.batch: pl.DataFrame | None = None
+        self.text = pl.Series("text", [], dtype=pl.String)
+
+    def of(self, batch: pl.DataFrame) -> pl.Series:
+        if self.batch is not batch:
+            self.batch, self.text = batch, batch_matching(batch["text"])
+        return self.text
+
+
+SHARED = SharedMatching()
 
 
 def decisions(rows: pl.DataFrame, reason: str, version: str | None) -> pl.DataFrame:
@@ -119,7 +140,7 @@ class ExactDuplicates(DedupPhase):
 
     def keys(self, batch: pl.DataFrame) -> Keys:
         frame = priority_columns(batch).with_columns(
-            language=batch["language"], _hash=text_hashes(batch["text"])
+            language=batch["language"], _hash=text_hashes(batch["text"], SHARED.of(batch))
         )
         return Keys(frame)
 
@@ -164,9 +185,10 @@ class NearDuplicates(DedupPhase):
             batch.select("source_name", "source_file", "source_line", _group=group)
         )
         minhash = np.empty((batch.height, section.num_perm), dtype=np.uint32)
+        matched = SHARED.of(batch)
         for low in range(0, batch.height, NORMALISE_DOCS):
             rows = minhash[low : low + NORMALISE_DOCS]
-            signatures(matching(batch["text"].slice(low, NORMALISE_DOCS)), *self.parameters, out=rows)
+            signatures(matched.slice(low, NORMALISE_DOCS), *self.parameters, out=rows)
         return Keys(frame, {"minhash": minhash, "bands": band_keys(minhash, *section.bands_rows)})
 
     @property

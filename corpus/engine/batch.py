@@ -168,22 +168,30 @@ def _mark_step(
     return out
 
 
-def take_keys(batch: pl.DataFrame, phase: Phase, counts: Counts) -> Keys:
+def take_keys(
+    batch: pl.DataFrame, phase: Phase, counts: Counts, live: tuple[np.ndarray, pl.DataFrame] | None = None
+) -> Keys:
     """A phase's keys of the live rows, with each row's `_row` (in the batch) and `_key` (among
-    the keys) when the phase keys one row per document."""
+    the keys) when the phase keys one row per document. `live` (from `live_rows`) lets the phases
+    of one batch share one frame of its live rows (the dedup phases share its matching text)."""
     started = time.perf_counter()
-    live = live_mask(batch)
-    rows = batch.filter(pl.Series(live))
+    mask, rows = live_rows(batch) if live is None else live
     keys = phase.keys(rows)
     frame = keys.frame
     if not phase.rewrites:
         frame = frame.with_columns(
-            pl.Series(ROW, np.flatnonzero(live), dtype=pl.UInt32),
+            pl.Series(ROW, np.flatnonzero(mask), dtype=pl.UInt32),
             pl.int_range(frame.height, dtype=pl.UInt32).alias(KEY),
         )
     seconds = time.perf_counter() - started
-    counts.setdefault(phase.name, StepCount()).add(StepCount(rows_in=int(live.sum()), seconds=seconds))
+    counts.setdefault(phase.name, StepCount()).add(StepCount(rows_in=int(mask.sum()), seconds=seconds))
     return Keys(frame, keys.arrays)
+
+
+def live_rows(batch: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
+    """Which rows of a batch are live, and those rows."""
+    live = live_mask(batch)
+    return live, batch.filter(pl.Series(live))
 
 
 def apply_rewrite(batch: pl.DataFrame, phase: Phase, decisions: pl.DataFrame, counts: Counts) -> pl.DataFrame:

@@ -29,6 +29,7 @@ from corpus.engine.batch import (
     add_counts,
     apply_removals,
     apply_rewrite,
+    live_rows,
     run_map,
     schedule,
     start,
@@ -154,8 +155,9 @@ def _process(
             batch = apply_removals(batch, phase.name, decisions)
     for map_step in step.maps:
         batch = run_map(batch, map_step, counts)
+    live = live_rows(batch) if step.phases else None
     for phase in step.phases:
-        _write_keys(context.work, index, name, phase, take_keys(batch, phase, counts))
+        _write_keys(context.work, index, name, phase, take_keys(batch, phase, counts, live))
     write_frame(part_file(context.work, index, name), batch)
 
 
