@@ -63,6 +63,15 @@ class RecordColumns:
     columns: dict[str, list[Any]] = field(default_factory=lambda: {name: [] for name in RAW})
     keys: set[str] = field(default_factory=set)
     chars: int = 0  # characters of text so far (batches are bounded by it)
+    # Per reader column: its constant, else its candidate input columns (worked out once, not per record).
+    plan: list[tuple[str, str | None, list[str]]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        constants = self.source.constants
+        self.plan = [
+            (target, constants.get(name), [] if name in constants else candidates(self.source, name))
+            for name, target in TARGET.items()
+        ]
 
     def __len__(self) -> int:
         return len(self.columns["source_line"])
@@ -82,16 +91,23 @@ class RecordColumns:
         """Reader column -> value: constants, else the first candidate holding a value (a bad
         record keeps its raw text as `text`)."""
         values: dict[str, str | None] = {}
-        if not isinstance(record, BadRecord):
-            self.keys.update(record)
-        for name, target in TARGET.items():
-            if name in self.source.constants:
-                values[target] = self.source.constants[name]
-            elif isinstance(record, BadRecord):
-                values[target] = record.raw if name == "text" else None
-            else:
-                found = (record[c] for c in candidates(self.source, name) if record.get(c) is not None)
-                values[target] = as_text(next(found, None))
+        if isinstance(record, BadRecord):
+            for target, constant, _ in self.plan:
+                values[target] = constant
+            if "text" not in self.source.constants:
+                values["text"] = record.raw
+            return values
+        self.keys.update(record)
+        for target, constant, names in self.plan:
+            if constant is not None:
+                values[target] = constant
+                continue
+            value = None
+            for name in names:
+                value = record.get(name)
+                if value is not None:
+                    break
+            values[target] = value if value is None or isinstance(value, str) else as_text(value)
         return values
 
     def frame(self) -> pl.DataFrame:
