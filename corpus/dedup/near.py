@@ -223,7 +223,9 @@ def _distinct_grams(texts: pl.Series, ngram: int) -> tuple[np.ndarray, np.ndarra
     matching = texts.to_frame("t").select(matching_text(pl.col("t")))["t"]
     hashes, offsets = gram_hashes(matching, ngram)
     owner = np.repeat(np.arange(texts.len(), dtype=np.uint64), np.diff(np.append(offsets, hashes.size)))
-    keys = np.unique((owner << np.uint64(32)) | hashes.astype(np.uint64))
+    keys = np.sort((owner << np.uint64(32)) | hashes.astype(np.uint64))
+    # Sorted, then the repeats dropped: np.unique's hash table took 10x longer on these keys.
+    keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys
     sizes = np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=texts.len())
     return (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), sizes
 
