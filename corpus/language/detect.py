@@ -23,9 +23,17 @@ DECIDES = 0.5
 
 def classify_units(units: pl.DataFrame, tifinagh_share: float) -> pl.DataFrame:
     """Add `label` and `score` (and `letters`, unless `split_units` counted it) to a frame with a
-    `unit` column (row order kept)."""
+    `unit` column (row order kept). A unit's label depends on its text alone, so each distinct
+    text is classified once (a batch of news repeats a sixth of its lines: bylines, credits)."""
     if "letters" not in units.columns:
         units = pl.concat([units, script_counts(units["unit"])], how="horizontal")
+    distinct = units.select("unit", "letters", "tifinagh", "arabic").unique("unit", maintain_order=True)
+    labelled = _classify(distinct, tifinagh_share).select("unit", "label", "score")
+    return units.drop("tifinagh", "arabic").join(labelled, on="unit", how="left", maintain_order="left")
+
+
+def _classify(units: pl.DataFrame, tifinagh_share: float) -> pl.DataFrame:
+    """`label` and `score` of each unit, routed by script (row order kept)."""
     counted = units.with_row_index("_row")
     route = (
         pl.when(pl.col("letters") == 0)
@@ -41,10 +49,10 @@ def classify_units(units: pl.DataFrame, tifinagh_share: float) -> pl.DataFrame:
     parts += [_arabic(routed.get(("arabic",))), _latin(routed.get(("latin",)))]
     present = [p for p in parts if p is not None]
     if not present:
-        return counted.drop("_row", "tifinagh", "arabic").with_columns(
+        return counted.drop("_row").with_columns(
             label=pl.lit(None, pl.String), score=pl.lit(None, pl.Float64)
         )
-    return pl.concat(present, how="vertical").sort("_row").drop("_row", "_route", "tifinagh", "arabic")
+    return pl.concat(present, how="vertical").sort("_row").drop("_row", "_route")
 
 
 def _empty(frame: pl.DataFrame | None) -> pl.DataFrame | None:
