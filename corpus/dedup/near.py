@@ -25,6 +25,7 @@ from __future__ import annotations
 import mmap
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,8 @@ from corpus.step import KEY, PART, ROW, KeyStore
 BANDS_AT_ONCE = 8
 # Documents whose texts are read and hashed at a time when building the n-gram store.
 GRAM_DOCS = 4_096
+# Parts whose texts are read and hashed at once, one a thread.
+GRAM_THREADS = 2
 # Pairs whose exact Jaccard is computed per numpy batch: 1k pairs of news articles are ~30 MB
 # of n-gram keys (5k pairs added 400 MB to the peak at 1M documents).
 EXACT_BATCH_PAIRS = 1_000
@@ -230,6 +233,30 @@ def _distinct_grams(texts: pl.Series, ngram: int) -> tuple[np.ndarray, np.ndarra
     return (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), sizes
 
 
+def _grams_by_part(
+    store: KeyStore, by_part: pl.DataFrame, ngram: int
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(documents, their distinct n-grams, how many each) chunk by chunk, in `by_part`'s order.
+    Each part's texts are read once; GRAM_THREADS parts at a time on threads (reading, polars
+    and numpy release the GIL), so memory is that many parts' wanted texts."""
+    parts = [rows for _, rows in by_part.group_by(PART, maintain_order=True)]
+
+    def grams(rows: pl.DataFrame) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        texts = store.texts(rows[PART].to_numpy(), rows[ROW].to_numpy())
+        return [
+            (
+                rows["_i"].slice(low, GRAM_DOCS).to_numpy(),
+                *_distinct_grams(texts.slice(low, GRAM_DOCS), ngram),
+            )
+            for low in range(0, rows.height, GRAM_DOCS)
+        ]
+
+    with ThreadPoolExecutor(GRAM_THREADS) as pool:
+        for first in range(0, len(parts), GRAM_THREADS):
+            for chunks in pool.map(grams, parts[first : first + GRAM_THREADS]):
+                yield from chunks
+
+
 class GramStore:
     """The distinct n-gram hashes of some documents, hashed from their texts once and kept sorted
     in a scratch file; `jaccard` reads only the documents of a chunk of pairs at a time."""
@@ -241,18 +268,13 @@ class GramStore:
         self.sizes = np.zeros(wanted.size, dtype=np.int64)
         self.starts = np.zeros(wanted.size, dtype=np.int64)
         path, written = folder / "grams.u32", 0
-        # Read part by part, so each part's texts are read once.
         by_part = docs.select(PART, ROW)[wanted].with_row_index("_i").sort(PART, ROW)
         with path.open("wb") as out:
-            for _, rows in by_part.group_by(PART, maintain_order=True):
-                texts = store.texts(rows[PART].to_numpy(), rows[ROW].to_numpy())
-                for low in range(0, rows.height, GRAM_DOCS):
-                    chunk = rows["_i"].slice(low, GRAM_DOCS).to_numpy()
-                    distinct, sizes = _distinct_grams(texts.slice(low, GRAM_DOCS), ngram)
-                    self.starts[chunk] = written + np.cumsum(sizes) - sizes
-                    self.sizes[chunk] = sizes
-                    out.write(distinct.tobytes())
-                    written += distinct.size
+            for chunk, distinct, sizes in _grams_by_part(store, by_part, ngram):
+                self.starts[chunk] = written + np.cumsum(sizes) - sizes
+                self.sizes[chunk] = sizes
+                out.write(distinct.tobytes())
+                written += distinct.size
         self.values = np.memmap(path, dtype=np.uint32, mode="r") if written else np.zeros(0, np.uint32)
 
     def jaccard(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
