@@ -50,7 +50,7 @@ class RayStore(LocalStore):
         rows = units.map_batches(
             partial(_rows, store=plain, work=work, width=self.width), batch_size=1, batch_format="pyarrow"
         )
-        grouped = rows.groupby(["_slice", "_bucket"]).map_groups(
+        grouped = rows.groupby(["_slice", "_bucket"], num_partitions=self.width).map_groups(
             partial(_run, run=work.run, order=["_piece", "_position"]), batch_format="pyarrow"
         )
         return _collect(grouped)
@@ -69,7 +69,7 @@ class RayStore(LocalStore):
         blocks = [tagged.slice(low, step).to_arrow() for low in range(0, tagged.height, step)]
         grouped = (
             ray.data.from_arrow(blocks)
-            .groupby("_bucket")
+            .groupby("_bucket", num_partitions=self.width)
             .map_groups(partial(_run, run=run, order=["_position"]), batch_format="pyarrow")
         )
         return _collect(grouped)
