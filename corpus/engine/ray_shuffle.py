@@ -27,11 +27,17 @@ from corpus.step import Gather
 SHUFFLE_COLUMNS = ["_slice", "_piece", "_position", "_bucket"]
 # Seed of the bucket hash: rows meeting on equal `by` values land in one bucket.
 BUCKET_SEED = 13
+# Buckets a slice has at least one of per this many parts (a part is up to 20k documents), so a
+# `map_groups` call holds a bounded share of the keys however large the corpus: at 1B documents
+# (50k parts) a slice of near-duplicate band rows is 3,125 buckets of ~100 MB.
+PARTS_PER_BUCKET = 16
+# Rows of a regrouped frame per bucket, at least (edges, component rounds, stars).
+ROWS_PER_BUCKET = 1_000_000
 
 
 class RayStore(LocalStore):
     """A `KeyStore` over the work folder whose gathers and regroups run on the Ray cluster, over
-    `width` buckets a slice (a bucket is one `map_groups` call)."""
+    at least `width` buckets a slice (a bucket is one `map_groups` call; more for large inputs)."""
 
     def __init__(
         self, work: Any, step: int, parts: list[str], phase: str, gone: pl.DataFrame | None, width: int
@@ -45,12 +51,13 @@ class RayStore(LocalStore):
         if work.parts == 0:
             return gather_here(self, work)
         plain = LocalStore(self.work, self.step, self.parts, self.phase, None)  # what tasks need
+        width = max(self.width, -(-work.parts // PARTS_PER_BUCKET))
         items = [{"part": p, "slice": s} for s in range(work.slices) for p in range(work.parts)]
         units = ray.data.from_items(items, override_num_blocks=len(items))
         rows = units.map_batches(
-            partial(_rows, store=plain, work=work, width=self.width), batch_size=1, batch_format="pyarrow"
+            partial(_rows, store=plain, work=work, width=width), batch_size=1, batch_format="pyarrow"
         )
-        grouped = rows.groupby(["_slice", "_bucket"], num_partitions=self.width).map_groups(
+        grouped = rows.groupby(["_slice", "_bucket"], num_partitions=width).map_groups(
             partial(_run, run=work.run, order=["_piece", "_position"]), batch_format="pyarrow"
         )
         return _collect(grouped)
@@ -62,14 +69,15 @@ class RayStore(LocalStore):
 
         if frame.height == 0:
             return run(frame)
+        width = max(self.width, -(-frame.height // ROWS_PER_BUCKET))
         tagged = frame.with_columns(
-            pl.int_range(pl.len(), dtype=pl.UInt64).alias("_position"), _bucket=_bucket(by, self.width)
+            pl.int_range(pl.len(), dtype=pl.UInt64).alias("_position"), _bucket=_bucket(by, width)
         )
         step = -(-tagged.height // self.width)
         blocks = [tagged.slice(low, step).to_arrow() for low in range(0, tagged.height, step)]
         grouped = (
             ray.data.from_arrow(blocks)
-            .groupby("_bucket", num_partitions=self.width)
+            .groupby("_bucket", num_partitions=width)
             .map_groups(partial(_run, run=run, order=["_position"]), batch_format="pyarrow")
         )
         return _collect(grouped)
