@@ -2,8 +2,10 @@
 
 1. Documents are numbered in a canonical order (id, then lineage), so nothing depends on the
    input order or on how it was batched; an earlier release's documents come after.
-2. Candidate pairs: documents of one group sharing an LSH bucket in any band. Band keys are read
-   a few bands at a time from each batch's stored keys (memory: 8 bytes per document and band read).
+2. Candidate pairs: documents of one group sharing an LSH bucket in any band. Band keys are
+   gathered a few bands at a time from each batch's stored keys, as rows (document, group, band,
+   key) that the engine brings together by bucket (memory: 18 bytes per document and band read,
+   in one process for the local engine, spread over the cluster for Ray).
 3. Verification: pairs whose estimated Jaccard (share of equal signature values) is at least
    `threshold - verify_margin` get their exact n-gram Jaccard, from the n-grams of only those
    documents' texts, hashed once and kept in a scratch file (memory: one chunk of pairs). A pair is
