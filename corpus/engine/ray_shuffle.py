@@ -31,6 +31,9 @@ BUCKET_SEED = 13
 # `map_groups` call holds a bounded share of the keys however large the corpus: at 1B documents
 # (50k parts) a slice of near-duplicate band rows is 3,125 buckets of ~100 MB.
 PARTS_PER_BUCKET = 16
+# Blocks of a gather's (part, slice) units: at most this many per bucket of a slice, enough to keep
+# every CPU busy without a block per unit (16 slices x 50k parts at 1B documents).
+UNITS_PER_BUCKET = 4
 # Rows of a regrouped frame per bucket, at least (edges, component rounds, stars).
 ROWS_PER_BUCKET = 1_000_000
 
@@ -53,7 +56,7 @@ class RayStore(LocalStore):
         plain = LocalStore(self.work, self.step, self.parts, self.phase, None)  # what tasks need
         width = max(self.width, -(-work.parts // PARTS_PER_BUCKET))
         items = [{"part": p, "slice": s} for s in range(work.slices) for p in range(work.parts)]
-        units = ray.data.from_items(items, override_num_blocks=len(items))
+        units = ray.data.from_items(items, override_num_blocks=min(len(items), UNITS_PER_BUCKET * width))
         rows = units.map_batches(
             partial(_rows, store=plain, work=work, width=width), batch_size=1, batch_format="pyarrow"
         )
