@@ -19,7 +19,7 @@ An engine (`corpus.engine`) runs steps without knowing what they do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -82,10 +82,6 @@ class KeyStore(Protocol):
 
     def frame(self, columns: list[str] | None = None) -> pl.DataFrame:
         """All key rows (with `_part` and `_row`), in part order."""
-        ...
-
-    def partitions(self) -> Iterator[pl.DataFrame]:
-        """The key rows partition by partition (keys written with a `_partition` column)."""
         ...
 
     def arrays(self, name: str) -> list[np.ndarray]:

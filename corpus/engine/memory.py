@@ -41,11 +41,6 @@ class MemoryStore:
         frame = self.keys.frame.with_columns(pl.lit(0, pl.UInt32).alias(PART))
         return frame if columns is None else frame.select(columns)
 
-    def partitions(self) -> Iterator[pl.DataFrame]:
-        frame = self.keys.frame
-        for _, rows in frame.group_by("_partition", maintain_order=True):
-            yield rows.drop("_partition")
-
     def arrays(self, name: str) -> list[np.ndarray]:
         return [self.keys.arrays[name]]
 

@@ -8,13 +8,11 @@ per unit a `*.done.json` marker; each phase's decision is one Parquet file besid
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pyarrow.parquet as pq
 
 from corpus.engine.batch import Counts, apply_removals
 from corpus.engine.shuffle import gather_here, regroup_here
@@ -62,13 +60,6 @@ class LocalStore:
             frame = frame.join(self.gone.select(PART, ROW), on=[PART, ROW], how="anti", maintain_order="left")
         return frame
 
-    def partitions(self) -> Iterator[pl.DataFrame]:
-        files = [keys_file(self.work, self.step, part, self.phase) for part in self.parts]
-        values = sorted({v for f in files for v in _partitions(f)})
-        for value in values:
-            found = [rows for f in files if (rows := read_partition(f, value)) is not None]
-            yield pl.concat(found, how="vertical_relaxed")
-
     def arrays(self, name: str) -> list[np.ndarray]:
         return [read_array(array_file(self.work, self.step, part, self.phase, name)) for part in self.parts]
 
@@ -110,10 +101,6 @@ class LocalStore:
         self, frame: pl.DataFrame, by: list[str], run: Callable[[pl.DataFrame], pl.DataFrame]
     ) -> pl.DataFrame:
         return regroup_here(frame, by, run)
-
-
-def _partitions(path: Path) -> list[int]:
-    return list(json.loads((pq.ParquetFile(path).schema_arrow.metadata or {}).get(b"partitions", b"[]")))
 
 
 class LocalOutput:
