@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -43,7 +44,7 @@ class RayStore(LocalStore):
     at least `width` buckets a slice (a bucket is one `map_groups` call; more for large inputs)."""
 
     def __init__(
-        self, work: Any, step: int, parts: list[str], phase: str, gone: pl.DataFrame | None, width: int
+        self, work: Path, step: int, parts: list[str], phase: str, gone: pl.DataFrame | None, width: int
     ) -> None:
         super().__init__(work, step, parts, phase, gone)
         self.width = max(1, width)
