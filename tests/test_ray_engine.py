@@ -12,10 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 
 from corpus.build import Options, build
+from corpus.dedup.clusters import components_here, components_spread
+from corpus.engine.ray import RayEngine
 from corpus.engine.ray_shuffle import RayStore
 from corpus.engine.work import work_folder
 from corpus.errors import CorpusError
@@ -93,6 +96,22 @@ def test_phases_group_on_the_cluster_with_components_in_rounds(
     assert shuffles[:2] == ["gather recurring", "gather near_dedup"]
     assert "regroup near_dedup by node" in shuffles  # component rounds
     assert shuffles[-1] == "regroup near_dedup by _component"  # stars
+
+
+def test_component_rounds_on_ray_buckets_match_components_here(tmp_path: Path) -> None:
+    """Regroups over five buckets (rows of a bucket back in frame order) give the components numpy
+    finds in this process."""
+    rng = np.random.default_rng(8)
+    left, right = rng.integers(0, 300, 260), rng.integers(0, 300, 260)
+    engine = RayEngine(workers=2)
+    try:
+        store = engine._store(tmp_path, 0, [], "near_dedup", None)
+        assert isinstance(store, RayStore)
+        store.width = 5
+        spread = components_spread(store, 300, left, right)
+    finally:
+        engine._stop()
+    assert (spread == components_here(300, left, right)).all()
 
 
 def ray_workers() -> list[int]:
