@@ -9,12 +9,17 @@
   `dup_of`...), which the engine applies; a phase that rewrites documents (recurring furniture)
   returns a table its own `apply` joins into each batch.
 
+The corpus-wide group-bys inside a decision (segments by hash, documents by LSH bucket, edges by
+node, candidates by connected component) go through the `KeyStore` as a `Gather` or a `regroup`,
+so an engine decides where they run: the local engine in its own process, the Ray engine as a
+shuffle on the cluster. The phase says what is grouped and what is done per group, never where.
+
 An engine (`corpus.engine`) runs steps without knowing what they do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -54,15 +59,29 @@ class Keys:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Gather:
+    """A group-by over every part's keys, for an engine to run where the keys are.
+
+    `rows(store, part, slice)` are the key rows of one part that fall in one of `slices` slices:
+    rows that must meet (one segment hash, one LSH bucket) are in the same slice of every part, and
+    `by` names the columns that must be equal for two rows to meet (an engine may split a slice by
+    them). `run` gets one gathering (rows of every part, in part order, then in each part's order)
+    and returns a frame; the results are concatenated in no particular order (callers sort).
+    `rows` and `run` may run in another process: they must be picklable and read only files."""
+
+    parts: int
+    slices: int
+    by: tuple[str, ...]
+    rows: Callable[[KeyStore, int, int], pl.DataFrame]
+    run: Callable[[pl.DataFrame], pl.DataFrame]
+
+
 class KeyStore(Protocol):
     """The keys of every batch, as an engine keeps them; what a phase's `decide` reads."""
 
     def frame(self, columns: list[str] | None = None) -> pl.DataFrame:
         """All key rows (with `_part` and `_row`), in part order."""
-        ...
-
-    def partitions(self) -> Iterator[pl.DataFrame]:
-        """The key rows partition by partition (keys written with a `_partition` column)."""
         ...
 
     def arrays(self, name: str) -> list[np.ndarray]:
@@ -75,6 +94,29 @@ class KeyStore(Protocol):
 
     def scratch(self) -> Path:
         """A folder for a decision's own temporary files (removed with the work)."""
+        ...
+
+    def part_count(self) -> int:
+        """How many parts hold keys."""
+        ...
+
+    def part_keys(self, part: int, partition: int | None = None) -> pl.DataFrame:
+        """One part's key rows (without `_part`); of one partition when given (empty if none)."""
+        ...
+
+    def part_array(self, name: str, part: int) -> np.ndarray:
+        """One part's array (memory-mapped where the engine can)."""
+        ...
+
+    def gather(self, work: Gather) -> pl.DataFrame:
+        """Run a `Gather` (see there) and concatenate its results."""
+        ...
+
+    def regroup(
+        self, frame: pl.DataFrame, by: list[str], run: Callable[[pl.DataFrame], pl.DataFrame]
+    ) -> pl.DataFrame:
+        """`run` over groups of `frame`'s rows with equal `by` (a call may get several whole groups,
+        rows in frame order); the results concatenated in no particular order."""
         ...
 
 

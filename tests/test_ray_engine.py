@@ -10,12 +10,19 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import polars as pl
 import pytest
 
 from corpus.build import Options, build
+from corpus.dedup.clusters import components_here, components_spread
+from corpus.engine.ray import RayEngine
+from corpus.engine.ray_shuffle import RayStore
 from corpus.engine.work import work_folder
 from corpus.errors import CorpusError
+from corpus.step import Gather
 from tests.helpers import release_files
 from tests.test_engine import sample_config
 
@@ -61,6 +68,50 @@ def test_ray_writes_the_same_bytes_as_the_local_engine(
     assert options["_node_ip_address"] == "127.0.0.1" and options["include_dashboard"] is False
     assert str(where["gcs"]).startswith("127.0.0.1:")
     assert not ray.is_initialized()  # the engine shut down the Ray it started
+
+
+def test_phases_group_on_the_cluster_with_components_in_rounds(
+    local_release: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recurring furniture and candidate pairs gathered by Ray shuffles, connected components in
+    rounds of Ray regroups (the driver switch forced to 0 edges), stars per component group on
+    Ray: the same bytes as the local engine."""
+    shuffles: list[str] = []
+    real_gather, real_regroup = RayStore.gather, RayStore.regroup
+
+    def gather(self: RayStore, work: Gather) -> pl.DataFrame:
+        shuffles.append(f"gather {self.phase}")
+        return real_gather(self, work)
+
+    def regroup(self: RayStore, frame: pl.DataFrame, by: list[str], run: Any) -> pl.DataFrame:
+        shuffles.append(f"regroup {self.phase} by {by[0]}")
+        return real_regroup(self, frame, by, run)
+
+    monkeypatch.setattr(RayStore, "gather", gather)
+    monkeypatch.setattr(RayStore, "regroup", regroup)
+    monkeypatch.setattr("corpus.dedup.clusters.DRIVER_EDGES", 0)
+    config = sample_config(tmp_path / "cfg", batch_rows=3)
+    files = release_files(build(config, tmp_path / "out", Options(engine="ray", workers=2)).path)
+    assert [name for name in files if files[name] != local_release[name]] == []
+    assert shuffles[:2] == ["gather recurring", "gather near_dedup"]
+    assert "regroup near_dedup by node" in shuffles  # component rounds
+    assert shuffles[-1] == "regroup near_dedup by _component"  # stars
+
+
+def test_component_rounds_on_ray_buckets_match_components_here(tmp_path: Path) -> None:
+    """Regroups over five buckets (rows of a bucket back in frame order) give the components numpy
+    finds in this process."""
+    rng = np.random.default_rng(8)
+    left, right = rng.integers(0, 300, 260), rng.integers(0, 300, 260)
+    engine = RayEngine(workers=2)
+    try:
+        store = engine._store(tmp_path, 0, [], "near_dedup", None)
+        assert isinstance(store, RayStore)
+        store.width = 5
+        spread = components_spread(store, 300, left, right)
+    finally:
+        engine._stop()
+    assert (spread == components_here(300, left, right)).all()
 
 
 def ray_workers() -> list[int]:

@@ -431,14 +431,15 @@ def test_near_dedup_groups_candidates_by_language(financial: Built, monkeypatch:
     import corpus.dedup.near
 
     seen: list[int] = []
-    real = corpus.dedup.near.candidate_pairs
+    real = corpus.dedup.near.bucket_pairs
 
-    def counting(bands, groups):
-        seen.append(len(set(groups.tolist())))
-        return real(bands, groups)
+    def counting(rows):
+        seen.append(rows["group"].n_unique())
+        return real(rows)
 
-    monkeypatch.setattr(corpus.dedup.near, "candidate_pairs", counting)
+    monkeypatch.setattr(corpus.dedup.near, "bucket_pairs", counting)
     rows = financial.released.sort("id").head(40)
     out = remove_near(rows, DedupConfig())
     assert out.height == 40
-    assert seen == [rows["language"].n_unique()]
+    bands = DedupConfig().bands_rows[0]
+    assert seen == [rows["language"].n_unique()] * -(-bands // corpus.dedup.near.BANDS_AT_ONCE)

@@ -8,7 +8,8 @@ copyright notices) sits inline at the end of one long line. A phase (see `corpus
 1. `keys` (per batch): for each live document its groups (an outlet: the registry's canonical
    name; a crawl: one source and scrape day, else folder), its identity (canonical URL plus record
    key, else title) and the hashes of its segments, split into partitions by hash.
-2. `decide` (corpus-wide, one partition at a time, so memory is a fraction of the keys): the number
+2. `decide` (corpus-wide, partition by partition: a gather, so one partition of the keys in memory
+   on the local engine, partitions spread over the cluster on Ray): the number
    of *distinct documents* of each group carrying each segment; a segment in at least
    `min_documents` of them and `min_share` of its group is furniture. Re-scrapes of one article
    keep their URL, so they count once and their sentences are not furniture. Counting by title
@@ -22,13 +23,15 @@ copyright notices) sits inline at the end of one long line. A phase (see `corpus
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 
 from corpus.boilerplate.patterns import tidy_whitespace
 from corpus.config import BoilerplateConfig
 from corpus.metadata.outlets import outlet_key
 from corpus.metadata.urls import canonical_urls
-from corpus.step import Keys, KeyStore
+from corpus.step import Gather, Keys, KeyStore
 
 _CUT = "\x1f"
 # A segment ends after a newline run, or after a sentence end and the blanks that follow it.
@@ -66,6 +69,40 @@ def segments(frame: pl.DataFrame) -> pl.DataFrame:
     return out.with_columns(hash=key.hash(2), chars=key.str.len_chars())
 
 
+FLAGGED = {"kind": pl.String, "group": pl.UInt64, "hash": pl.UInt64}
+
+
+def partition_rows(store: KeyStore, part: int, partition: int) -> pl.DataFrame:
+    """One partition of one part's keys; rows meet on their segment hash (document rows, whose
+    hash is null, on their document)."""
+    return store.part_keys(part, partition).with_columns(_meet=pl.coalesce("hash", "document"))
+
+
+def count_partition(rows: pl.DataFrame, min_documents: int) -> pl.DataFrame:
+    """Per kind and group: distinct documents (`hash` null) and, per segment hash, distinct
+    documents carrying it when at least `min_documents`. A document and a segment hash are each
+    in one partition, so counts over partitions add up."""
+    documents, found = rows.filter(pl.col("hash").is_null()), rows.filter(pl.col("hash").is_not_null())
+    out = []
+    for kind in KINDS:
+        totals = documents.group_by(kind).agg(n=pl.col("document").n_unique())
+        counts = found.group_by(kind, "hash").agg(n=pl.col("document").n_unique())
+        counts = counts.filter(pl.col("n") >= min_documents)
+        for frame in (totals.with_columns(hash=pl.lit(None, pl.UInt64)), counts):
+            out.append(frame.select(pl.lit(kind).alias("kind"), pl.col(kind).alias("group"), "hash", "n"))
+    return pl.concat(out, how="vertical_relaxed")
+
+
+def flag(counts: pl.DataFrame, min_share: float) -> pl.DataFrame:
+    """(kind, group, hash) of segments in at least `min_share` of their group's documents."""
+    flagged = [pl.DataFrame(schema=FLAGGED)]
+    if counts.height:
+        totals = counts.filter(pl.col("hash").is_null()).group_by("kind", "group").agg(size=pl.col("n").sum())
+        often = counts.filter(pl.col("hash").is_not_null()).join(totals, on=["kind", "group"])
+        flagged.append(often.filter(pl.col("n") >= min_share * pl.col("size")).select(list(FLAGGED)))
+    return pl.concat(flagged).sort("kind", "group", "hash")
+
+
 class RecurringFurniture:
     """The recurring-furniture phase (see the module docstring)."""
 
@@ -93,27 +130,11 @@ class RecurringFurniture:
         return Keys(frame.sort("_partition"))
 
     def decide(self, store: KeyStore) -> pl.DataFrame:
-        """(kind, group, hash) of the segments in enough distinct documents of a group."""
-        totals: dict[str, list[pl.DataFrame]] = {kind: [] for kind in KINDS}
-        counted: dict[str, list[pl.DataFrame]] = {kind: [] for kind in KINDS}
-        for rows in store.partitions():
-            documents, found = (
-                rows.filter(pl.col("hash").is_null()),
-                rows.filter(pl.col("hash").is_not_null()),
-            )
-            for kind in KINDS:
-                totals[kind].append(documents.group_by(kind).agg(pl.col("document").n_unique().alias("n")))
-                counts = found.group_by(kind, "hash").agg(pl.col("document").n_unique().alias("documents"))
-                counted[kind].append(counts.filter(pl.col("documents") >= self.section.min_documents))
-        flagged = [pl.DataFrame(schema={"kind": pl.String, "group": pl.UInt64, "hash": pl.UInt64})]
-        for kind in KINDS:
-            if not totals[kind]:
-                continue
-            size = pl.concat(totals[kind]).group_by(kind).agg(group_documents=pl.col("n").sum())
-            often = pl.concat(counted[kind]).join(size, on=kind)
-            often = often.filter(pl.col("documents") >= self.section.min_share * pl.col("group_documents"))
-            flagged.append(often.select(pl.lit(kind).alias("kind"), pl.col(kind).alias("group"), "hash"))
-        return pl.concat(flagged).sort("kind", "group", "hash")
+        """(kind, group, hash) of the segments in enough distinct documents of a group: counted
+        partition by partition (where the engine runs a gather), then flagged here."""
+        count = partial(count_partition, min_documents=self.section.min_documents)
+        work = Gather(store.part_count(), PARTITIONS, ("_meet",), partition_rows, count)
+        return flag(store.gather(work), self.section.min_share)
 
     def apply(self, batch: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
         """Remove flagged segments at the document's edges; `furniture` gains `recurring_<kind>`

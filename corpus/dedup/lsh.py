@@ -77,20 +77,38 @@ def candidate_pairs(bands: Iterator[np.ndarray], groups: np.ndarray) -> pl.DataF
     known = np.zeros(0, dtype=np.uint64)
     pending: list[np.ndarray] = []
     for key in bands:
-        found = _bucket_pairs(_shared_buckets(groups, key))
-        pending.append(
-            (found["left"].to_numpy().astype(np.uint64) << np.uint64(32)) | found["right"].to_numpy()
-        )
+        pending.append(packed(_bucket_pairs(_shared_buckets(groups, key))))
         if sum(part.size for part in pending) > PENDING_PAIRS:
             known, pending = np.unique(np.concatenate([known, *pending])), []
-    known = np.unique(np.concatenate([known, *pending]))
+    return unpacked(np.unique(np.concatenate([known, *pending])))
+
+
+def bucket_pairs(rows: pl.DataFrame) -> pl.DataFrame:
+    """Distinct candidate pairs (left < right, sorted) from band rows `doc`, `group`, `band`,
+    `key` holding every row of their (group, band, key) buckets: the same pairs `candidate_pairs`
+    finds for those bands, whatever the rows' order (a gather's `run` for near duplicates)."""
+    found = [np.zeros(0, dtype=np.uint64)]
+    for band in rows.partition_by("band", maintain_order=True) if rows.height else []:
+        docs, groups = band["doc"].to_numpy(), band["group"].to_numpy()
+        pairs = _bucket_pairs(_shared_buckets(groups, band["key"].to_numpy(), docs))
+        found.append(packed(pairs))
+    return unpacked(np.unique(np.concatenate(found)))
+
+
+def packed(pairs: pl.DataFrame) -> np.ndarray:
+    """Pairs as one uint64 each (left << 32 | right): sorting them sorts by left, then right."""
+    return (pairs["left"].to_numpy().astype(np.uint64) << np.uint64(32)) | pairs["right"].to_numpy()
+
+
+def unpacked(known: np.ndarray) -> pl.DataFrame:
     left = (known >> np.uint64(32)).astype(np.uint32)
     return pl.DataFrame({"left": left, "right": known.astype(np.uint32)})
 
 
-def _shared_buckets(groups: np.ndarray, key: np.ndarray) -> pl.DataFrame:
+def _shared_buckets(groups: np.ndarray, key: np.ndarray, docs: np.ndarray | None = None) -> pl.DataFrame:
     """(doc, group, key) of the documents whose bucket may hold another one: found by sorting a
-    mix of group and key in numpy, so polars groups a few rows instead of every document."""
+    mix of group and key in numpy, so polars groups a few rows instead of every document. `docs`
+    numbers the rows (default: their positions); the result is in `doc` order."""
     with np.errstate(over="ignore"):
         mixed = key ^ (groups.astype(np.uint64) * GROUP_MIX)
     order = np.argsort(mixed, kind="stable")
@@ -99,8 +117,11 @@ def _shared_buckets(groups: np.ndarray, key: np.ndarray) -> pl.DataFrame:
     shared = np.zeros(order.size, dtype=bool)
     shared[1:] |= same
     shared[:-1] |= same
-    docs = np.sort(order[shared])
-    return pl.DataFrame({"doc": docs.astype(np.uint32), "group": groups[docs], "key": key[docs]})
+    rows = order[shared]
+    numbers = rows if docs is None else docs[rows]
+    rows = rows[np.argsort(numbers, kind="stable")]
+    numbers = rows if docs is None else docs[rows]
+    return pl.DataFrame({"doc": numbers.astype(np.uint32), "group": groups[rows], "key": key[rows]})
 
 
 def _bucket_pairs(members: pl.DataFrame) -> pl.DataFrame:

@@ -2,8 +2,10 @@
 
 1. Documents are numbered in a canonical order (id, then lineage), so nothing depends on the
    input order or on how it was batched; an earlier release's documents come after.
-2. Candidate pairs: documents of one group sharing an LSH bucket in any band. Band keys are read
-   a few bands at a time from each batch's stored keys (memory: 8 bytes per document and band read).
+2. Candidate pairs: documents of one group sharing an LSH bucket in any band. Band keys are
+   gathered a few bands at a time from each batch's stored keys, as rows (document, group, band,
+   key) that the engine brings together by bucket (memory: 18 bytes per document and band read,
+   in one process for the local engine, spread over the cluster for Ray).
 3. Verification: pairs whose estimated Jaccard (share of equal signature values) is at least
    `threshold - verify_margin` get their exact n-gram Jaccard, from the n-grams of only those
    documents' texts, hashed once and kept in a scratch file (memory: one chunk of pairs). A pair is
@@ -26,17 +28,20 @@ import mmap
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from corpus.config import DedupConfig
-from corpus.dedup.lsh import Signatures, band_keys, candidate_pairs, estimated_jaccard
+from corpus.dedup.clusters import clusters, star_inputs
+from corpus.dedup.lsh import Signatures, band_keys, bucket_pairs, estimated_jaccard, packed, unpacked
 from corpus.dedup.normalise import matching_text, survivor_order
 from corpus.dedup.signatures import gram_hashes
 from corpus.dedup.store import Earlier
-from corpus.step import KEY, PART, ROW, KeyStore
+from corpus.step import KEY, PART, ROW, Gather, KeyStore
 
 # Bands whose keys are held at once: 8 bands are 64 MB per million documents.
 BANDS_AT_ONCE = 8
@@ -71,10 +76,10 @@ def near_duplicates(store: KeyStore, section: DedupConfig, earlier: Earlier | No
     if docs.height == 0:
         return pl.DataFrame(schema=GONE)
     signatures = Signatures(blocks, stacked)
-    groups = docs["_group"].cast(pl.Categorical).to_physical().to_numpy()
-    pairs = candidate_pairs(_bands(store, section, stacked[:here], earlier), groups)
+    with tempfile.TemporaryDirectory(dir=store.scratch()) as scratch:
+        pairs = _candidates(store, section, docs, stacked, earlier, Path(scratch))
     edges = _edges(store, docs, signatures, pairs, here, section)
-    return _stars(docs, edges, section)
+    return clusters(store, docs, edges, partial(_star_group, section=section))
 
 
 ORDER_COLUMNS = [
@@ -98,23 +103,69 @@ GONE = {
 }
 
 
-def _bands(
-    store: KeyStore, section: DedupConfig, stacked: np.ndarray, earlier: Earlier | None
-) -> Iterator[np.ndarray]:
-    """Each band's key per document (document order), `BANDS_AT_ONCE` bands read at a time."""
+def _candidates(
+    store: KeyStore,
+    section: DedupConfig,
+    docs: pl.DataFrame,
+    stacked: np.ndarray,
+    earlier: Earlier | None,
+    folder: Path,
+) -> pl.DataFrame:
+    """Candidate pairs, a gather of every part's band keys by (group, band, key), `BANDS_AT_ONCE`
+    bands a slice. Workers find the documents' numbers and groups in `folder` (shared scratch)."""
     bands, rows = section.bands_rows
-    stored = store.arrays("bands")
-    extra = band_keys(earlier.signatures, bands, rows) if earlier is not None else None
-    for first in range(0, bands, BANDS_AT_ONCE):
-        chosen = slice(first, min(first + BANDS_AT_ONCE, bands))
-        width = chosen.stop - chosen.start
-        held = np.concatenate([np.asarray(part[:, chosen]) for part in stored]) if stored else None
-        ordered = held[stacked] if held is not None else np.zeros((0, width), dtype=np.uint64)
-        del held
-        if extra is not None:
-            ordered = np.concatenate([ordered, extra[:, chosen]])
-        for column in range(width):
-            yield np.ascontiguousarray(ordered[:, column])
+    parts = store.part_count()
+    sizes = [store.part_array("bands", part).shape[0] for part in range(parts)]
+    if earlier is not None:
+        np.save(folder / "earlier.npy", band_keys(earlier.signatures, bands, rows))
+        sizes.append(earlier.signatures.shape[0])
+    numbers = np.full(sum(sizes), -1, dtype=np.int64)
+    numbers[stacked] = np.arange(stacked.size)
+    np.save(folder / "numbers.npy", numbers)
+    np.save(folder / "groups.npy", docs["_group"].cast(pl.Categorical).to_physical().to_numpy())
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64).tolist()
+    slices = -(-bands // BANDS_AT_ONCE)
+    loader = BandRows(folder, starts, bands)
+    found = store.gather(Gather(len(sizes), slices, ("group", "band", "key"), loader, bucket_pairs))
+    return unpacked(np.unique(packed(found)) if found.height else np.zeros(0, dtype=np.uint64))
+
+
+@dataclass(frozen=True)
+class BandRows:
+    """A gather's rows for candidate pairs: for one part (or, after the parts, the earlier
+    release) and one slice of `BANDS_AT_ONCE` bands, a row (doc, group, band, key) per live
+    document and band, documents numbered in the canonical order (memory: 15 bytes a row)."""
+
+    folder: Path
+    starts: list[int]
+    bands: int
+
+    def __call__(self, store: KeyStore, part: int, number: int) -> pl.DataFrame:
+        chosen = np.arange(number * BANDS_AT_ONCE, min((number + 1) * BANDS_AT_ONCE, self.bands))
+        if part < store.part_count():
+            keys = store.part_array("bands", part)
+        else:
+            keys = np.load(self.folder / "earlier.npy", mmap_mode="r")
+        numbers = np.load(self.folder / "numbers.npy", mmap_mode="r")
+        numbers = numbers[self.starts[part] : self.starts[part + 1]]
+        live = np.flatnonzero(numbers >= 0)
+        docs = np.asarray(numbers[live])
+        groups = np.load(self.folder / "groups.npy", mmap_mode="r")[docs]
+        held = np.asarray(keys[:, chosen.min() : chosen.max() + 1])[live] if chosen.size else np.zeros((0, 0))
+        return pl.DataFrame(
+            {
+                "doc": np.tile(docs, chosen.size).astype(np.uint32),
+                "group": np.tile(groups, chosen.size).astype(np.uint32),
+                "band": np.repeat(chosen, docs.size).astype(np.uint16),
+                "key": held.T.ravel().astype(np.uint64),
+            }
+        )
+
+
+def _star_group(frame: pl.DataFrame, section: DedupConfig) -> pl.DataFrame:
+    """`_stars` over whole connected components (`corpus.dedup.clusters.star_inputs` rows)."""
+    docs, edges = star_inputs(frame)
+    return _stars(docs.select(ORDER_COLUMNS), edges, section)
 
 
 def _edges(

@@ -270,6 +270,12 @@ class LocalEngine:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def _store(
+        self, work: Path, step: int, parts: list[str], phase: str, gone: pl.DataFrame | None
+    ) -> LocalStore:
+        """The key store a phase decides from (the Ray engine's runs its group-bys on the cluster)."""
+        return LocalStore(work, step, parts, phase, gone)
+
     def _decide(self, context: Context, index: int, step: Pass, finished: Finished, counts: Counts) -> None:
         """Decide each phase of the pass (unless already decided); removing phases see only the
         rows the previous ones left."""
@@ -280,7 +286,7 @@ class LocalEngine:
             if not path.is_file() and not finished.parts:  # nothing was read: nothing to decide
                 write_frame(path, pl.DataFrame(schema=DECISION))
             if not path.is_file():
-                store = LocalStore(context.work, index, finished.parts, phase.name, removed_so_far)
+                store = self._store(context.work, index, finished.parts, phase.name, removed_so_far)
                 with self.progress.task(f"{phase.name} (corpus-wide)", 0, ""):
                     started = time.perf_counter()
                     table = phase.decide(store)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +26,9 @@ from corpus.engine.batch import (
     step_reports,
     take_keys,
 )
+from corpus.engine.shuffle import gather_here, regroup_here
 from corpus.errors import LedgerError
-from corpus.step import PART, Keys, Map, Phase, Step
+from corpus.step import PART, Gather, Keys, Map, Phase, Step
 
 
 class MemoryStore:
@@ -40,11 +41,6 @@ class MemoryStore:
         frame = self.keys.frame.with_columns(pl.lit(0, pl.UInt32).alias(PART))
         return frame if columns is None else frame.select(columns)
 
-    def partitions(self) -> Iterator[pl.DataFrame]:
-        frame = self.keys.frame
-        for _, rows in frame.group_by("_partition", maintain_order=True):
-            yield rows.drop("_partition")
-
     def arrays(self, name: str) -> list[np.ndarray]:
         return [self.keys.arrays[name]]
 
@@ -53,6 +49,26 @@ class MemoryStore:
 
     def scratch(self) -> Path:
         return self.folder
+
+    def part_count(self) -> int:
+        return 1
+
+    def part_keys(self, part: int, partition: int | None = None) -> pl.DataFrame:
+        frame = self.keys.frame
+        if partition is None:
+            return frame
+        return frame.filter(pl.col("_partition") == partition).drop("_partition")
+
+    def part_array(self, name: str, part: int) -> np.ndarray:
+        return self.keys.arrays[name]
+
+    def gather(self, work: Gather) -> pl.DataFrame:
+        return gather_here(self, work)
+
+    def regroup(
+        self, frame: pl.DataFrame, by: list[str], run: Callable[[pl.DataFrame], pl.DataFrame]
+    ) -> pl.DataFrame:
+        return regroup_here(frame, by, run)
 
 
 @dataclass

@@ -8,17 +8,16 @@ per unit a `*.done.json` marker; each phase's decision is one Parquet file besid
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pyarrow.parquet as pq
 
 from corpus.engine.batch import Counts, apply_removals
+from corpus.engine.shuffle import gather_here, regroup_here
 from corpus.engine.work import read_array, read_column, read_partition
-from corpus.step import PART, ROW, Keys
+from corpus.step import PART, ROW, Gather, Keys
 
 
 def pass_folder(work: Path, step: int) -> Path:
@@ -61,13 +60,6 @@ class LocalStore:
             frame = frame.join(self.gone.select(PART, ROW), on=[PART, ROW], how="anti", maintain_order="left")
         return frame
 
-    def partitions(self) -> Iterator[pl.DataFrame]:
-        files = [keys_file(self.work, self.step, part, self.phase) for part in self.parts]
-        values = sorted({v for f in files for v in _partitions(f)})
-        for value in values:
-            found = [rows for f in files if (rows := read_partition(f, value)) is not None]
-            yield pl.concat(found, how="vertical_relaxed")
-
     def arrays(self, name: str) -> list[np.ndarray]:
         return [read_array(array_file(self.work, self.step, part, self.phase, name)) for part in self.parts]
 
@@ -87,9 +79,28 @@ class LocalStore:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
+    def part_count(self) -> int:
+        return len(self.parts)
 
-def _partitions(path: Path) -> list[int]:
-    return list(json.loads((pq.ParquetFile(path).schema_arrow.metadata or {}).get(b"partitions", b"[]")))
+    def part_keys(self, part: int, partition: int | None = None) -> pl.DataFrame:
+        path = keys_file(self.work, self.step, self.parts[part], self.phase)
+        if partition is None:
+            return pl.read_parquet(path)
+        found = read_partition(path, partition)
+        if found is None:  # no rows of that partition: none, with the file's columns
+            found = pl.DataFrame(schema=pl.read_parquet_schema(path)).drop("_partition")
+        return found
+
+    def part_array(self, name: str, part: int) -> np.ndarray:
+        return read_array(array_file(self.work, self.step, self.parts[part], self.phase, name))
+
+    def gather(self, work: Gather) -> pl.DataFrame:
+        return gather_here(self, work)
+
+    def regroup(
+        self, frame: pl.DataFrame, by: list[str], run: Callable[[pl.DataFrame], pl.DataFrame]
+    ) -> pl.DataFrame:
+        return regroup_here(frame, by, run)
 
 
 class LocalOutput:

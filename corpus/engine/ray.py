@@ -4,10 +4,13 @@ the loopback.
 
 Each unit is the local engine's `run_unit`: it reads its batch, runs the same steps and writes the
 same files into the work folder, which must therefore be on storage every node sees (a shared file
-system mounted at the same path). Decisions are taken in this process from the keys in that
-folder, and the release is written by the same writer, so a release is the same bytes whatever the
-engine. A unit is idempotent (its files are renamed into place, its marker written last): when a
-worker dies, Ray runs the unit again elsewhere and the bytes do not change.
+system mounted at the same path). A phase's group-bys (segments by hash, documents by LSH bucket,
+edges by node, candidates by component) run on the cluster as Ray Data shuffles
+(`corpus.engine.ray_shuffle`); their small results are combined in this process into the same
+decision tables the local engine writes, and the release is written by the same writer, so a
+release is the same bytes whatever the engine. A unit is idempotent (its files are renamed into
+place, its marker written last): when a worker dies, Ray runs the unit again elsewhere and the
+bytes do not change.
 
 Heavy and optional: `pip install -e '.[ray]'`.
 """
@@ -22,12 +25,16 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 
 from corpus.engine.local import Context, LocalEngine, Unit, _initialise, run_unit
+from corpus.engine.parts import LocalStore
 from corpus.engine.progress import Progress, silent
+from corpus.engine.ray_shuffle import RayStore
 from corpus.errors import ConfigError, CorpusError
 
 # Seconds a local Ray gets to start: a start that fails otherwise retries for minutes.
@@ -142,6 +149,14 @@ class RayEngine(LocalEngine):
         if self.started:
             _ray().shutdown()
             self.started = False
+
+    def _store(
+        self, work: Path, step: int, parts: list[str], phase: str, gone: pl.DataFrame | None
+    ) -> LocalStore:
+        """Phases group their keys on the cluster: one bucket a slice per CPU of it."""
+        self._connect()
+        width = self.requested or int(_ray().cluster_resources().get("CPU", 1))
+        return RayStore(work, step, parts, phase, gone, width)
 
     def _execute(self, context: Context, units: list[Unit], done: Callable[[str], None]) -> None:
         if not units:

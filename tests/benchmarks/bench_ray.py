@@ -1,18 +1,23 @@
 """The Ray engine against the local engine: same bytes, and what Ray costs on one machine.
 
 Run: `pytest -m benchmark tests/benchmarks/bench_ray.py -s` (needs the `ray` extra; RAY_BENCH_DOCS,
-default "20000,100000"). Each corpus (the embedded sample, configs/real.yaml when ../shared is
-present, make_corpus JSONL of each size) is built twice in fresh processes, `--engine local` and
-`--engine ray` (a local Ray started for the build, two workers either way), and the table says
-whether the data shards and `removed/` are byte-identical, with wall and CPU seconds and the peak
-RSS of each process tree. Ray's fixed cost (start, actor pool, one Ray Data stage per pass) is the
-difference on the sample, where the work itself is a few seconds.
+default "20000,100000"; RAY_BENCH_CLUSTER=1 adds a two-node cluster). Each corpus (the embedded
+sample, configs/real.yaml when ../shared is present, make_corpus JSONL of each size) is built in
+fresh processes with `--engine local` and `--engine ray` (a local Ray started for the build, two
+workers either way) and, with RAY_BENCH_CLUSTER, `--engine ray` joining a cluster of two raylets of
+one CPU each simulated on this machine (`tests/ray_cluster.py`; its CPU and memory are the
+cluster's daemons', outside the build's process tree, so only its wall time compares). The table
+says whether the data shards and `removed/` are byte-identical to the local engine's, with wall and
+CPU seconds and the peak RSS of each process tree. Ray's fixed cost (start, actor pool, one Ray
+Data stage per pass, a shuffle per phase group-by) is the difference on the sample, where the work
+itself is a few seconds.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -27,6 +32,7 @@ from tests.benchmarks.conftest import (
 )
 from tests.benchmarks.process_tree import Measurement, log_tail, measure
 from tests.helpers import release_files
+from tests.ray_cluster import loopback_cluster
 
 pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
 
@@ -35,10 +41,13 @@ def sizes() -> list[int]:
     return [int(n) for n in os.environ.get("RAY_BENCH_DOCS", "20000,100000").split(",") if n]
 
 
-def build(config: Path, out: Path, engine: str) -> tuple[Measurement, dict[str, bytes]]:
-    """One build with `engine` in a fresh process; the data shards and removed rows it wrote."""
+def build(
+    config: Path, out: Path, engine: str, env: dict[str, str] | None = None
+) -> tuple[Measurement, dict[str, bytes]]:
+    """One build with `engine` in a fresh process (in `env`: a cluster to join); the data shards
+    and removed rows it wrote."""
     command = [*corpus_build_command(config, out), "--engine", engine, "--workers", "2"]
-    run = measure(command, out.with_suffix(".log"))
+    run = measure(command, out.with_suffix(".log"), env)
     if run.returncode != 0:
         pytest.fail(
             f"corpus build --engine {engine} exited {run.returncode}:\n{log_tail(out.with_suffix('.log'))}"
@@ -61,26 +70,26 @@ def corpora(tmp_path: Path) -> list[tuple[str, Path]]:
 
 def test_ray_against_local(tmp_path: Path) -> None:
     rows = []
-    for label, config in corpora(tmp_path):
-        local, local_files = build(config, tmp_path / "local", "local")
-        ray, ray_files = build(config, tmp_path / "ray", "ray")
-        same = local_files == ray_files
-        rows.append(
-            [
-                label,
-                f"{local.seconds:.1f}",
-                f"{ray.seconds:.1f}",
-                f"{ray.seconds - local.seconds:+.1f}",
-                f"{local.cpu_seconds:.0f} / {ray.cpu_seconds:.0f}",
-                f"{local.peak_rss_mib:,.0f} / {ray.peak_rss_mib:,.0f}",
-                f"{len(local_files)} files, " + ("yes" if same else "NO"),
-            ]
-        )
-        assert same, f"{label}: the Ray engine wrote other bytes than the local engine"
+    cluster = os.environ.get("RAY_BENCH_CLUSTER") == "1"
+    with loopback_cluster(2) if cluster else nullcontext({}) as joined:
+        for label, config in corpora(tmp_path):
+            local, local_files = build(config, tmp_path / "local", "local")
+            ray, ray_files = build(config, tmp_path / "ray", "ray")
+            runs = [("local Ray", ray, ray_files)]
+            if cluster:
+                two, two_files = build(config, tmp_path / "two", "ray", joined)
+                runs.append(("two nodes", two, two_files))
+            for where, run, files in runs:
+                same = local_files == files
+                rows.append(
+                    row(label, where, local, run, f"{len(local_files)} files, " + ("yes" if same else "NO"))
+                )
+                assert same, f"{label}: the Ray engine ({where}) wrote other bytes than the local engine"
     print_table(
-        "Local engine against Ray (local Ray on this machine, 2 workers each, fresh processes)",
+        "Local engine against Ray (2 workers each, fresh processes; two nodes: 2 raylets of 1 CPU here)",
         [
             "corpus",
+            "ray on",
             "local s",
             "ray s",
             "ray - local",
@@ -90,3 +99,16 @@ def test_ray_against_local(tmp_path: Path) -> None:
         ],
         rows,
     )
+
+
+def row(label: str, where: str, local: Measurement, ray: Measurement, same: str) -> list[str]:
+    return [
+        label,
+        where,
+        f"{local.seconds:.1f}",
+        f"{ray.seconds:.1f}",
+        f"{ray.seconds - local.seconds:+.1f}",
+        f"{local.cpu_seconds:.0f} / {ray.cpu_seconds:.0f}",
+        f"{local.peak_rss_mib:,.0f} / {ray.peak_rss_mib:,.0f}",
+        same,
+    ]

@@ -88,14 +88,15 @@ def sample_tree(root: int) -> TreeSample:
     return TreeSample(rss_pages * PAGE_BYTES, processes, threads, cpu_ticks)
 
 
-def measure(command: list[str], log: Path) -> Measurement:
-    """Run `command` (output to `log`), sampling its tree every SAMPLE_SECONDS until it exits."""
+def measure(command: list[str], log: Path, env: dict[str, str] | None = None) -> Measurement:
+    """Run `command` (output to `log`, in `env` if given), sampling its tree every SAMPLE_SECONDS
+    until it exits."""
     rss_bytes = processes = threads = 0
     cpu_ticks: dict[tuple[int, int], int] = {}
     load_before = os.getloadavg()[0]
     with log.open("wb") as out:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         while True:
             now = sample_tree(process.pid)
             rss_bytes = max(rss_bytes, now.rss_bytes)
