@@ -13,6 +13,12 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import settings
+
+# Property tests check what is computed, never how fast: a per-example deadline is a timed assert
+# that fails on a busy machine (seen once at a load average of 24), so there is none.
+settings.register_profile("corpus", deadline=None)
+settings.load_profile("corpus")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
