@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +26,12 @@ from corpus.engine.batch import (
     step_reports,
     take_keys,
 )
-from corpus.engine.shuffle import gather_here, regroup_here
+from corpus.engine.shuffle import InProcess
 from corpus.errors import LedgerError
-from corpus.step import PART, Gather, Keys, Map, Phase, Step
+from corpus.step import PART, Keys, Map, Phase, Step
 
 
-class MemoryStore:
+class MemoryStore(InProcess):
     """A `KeyStore` over one batch's keys held in memory."""
 
     def __init__(self, keys: Keys, batch: pl.DataFrame, scratch: Path) -> None:
@@ -61,14 +61,6 @@ class MemoryStore:
 
     def part_array(self, name: str, part: int) -> np.ndarray:
         return self.keys.arrays[name]
-
-    def gather(self, work: Gather) -> pl.DataFrame:
-        return gather_here(self, work)
-
-    def regroup(
-        self, frame: pl.DataFrame, by: list[str], run: Callable[[pl.DataFrame], pl.DataFrame]
-    ) -> pl.DataFrame:
-        return regroup_here(frame, by, run)
 
 
 @dataclass

@@ -8,16 +8,16 @@ per unit a `*.done.json` marker; each phase's decision is one Parquet file besid
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from corpus.engine.batch import Counts, apply_removals
-from corpus.engine.shuffle import gather_here, regroup_here
+from corpus.engine.shuffle import InProcess
 from corpus.engine.work import read_array, read_column, read_partition
-from corpus.step import PART, ROW, Gather, Keys
+from corpus.step import PART, ROW, Keys
 
 
 def pass_folder(work: Path, step: int) -> Path:
@@ -40,7 +40,7 @@ def decisions_file(work: Path, phase: str) -> Path:
     return work / f"phase-{phase}.parquet"
 
 
-class LocalStore:
+class LocalStore(InProcess):
     """A `KeyStore` over the key files of one pass, without the rows earlier phases removed."""
 
     def __init__(
@@ -93,14 +93,6 @@ class LocalStore:
 
     def part_array(self, name: str, part: int) -> np.ndarray:
         return read_array(array_file(self.work, self.step, self.parts[part], self.phase, name))
-
-    def gather(self, work: Gather) -> pl.DataFrame:
-        return gather_here(self, work)
-
-    def regroup(
-        self, frame: pl.DataFrame, by: list[str], run: Callable[[pl.DataFrame], pl.DataFrame]
-    ) -> pl.DataFrame:
-        return regroup_here(frame, by, run)
 
 
 class LocalOutput:

@@ -8,6 +8,7 @@ same two on the cluster (`corpus.engine.ray_shuffle`) and gives the same results
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import polars as pl
 
@@ -22,6 +23,18 @@ def gather_here(store: KeyStore, work: Gather) -> pl.DataFrame:
         if rows:
             results.append(work.run(pl.concat(rows, how="vertical_relaxed")))
     return pl.concat(results, how="vertical_relaxed") if results else pl.DataFrame()
+
+
+class InProcess:
+    """The group-bys of a key store that runs them in its own process (local and in-memory)."""
+
+    def gather(self, work: Gather) -> pl.DataFrame:
+        return gather_here(cast(KeyStore, self), work)  # the class it is mixed into is one
+
+    def regroup(
+        self, frame: pl.DataFrame, by: list[str], run: Callable[[pl.DataFrame], pl.DataFrame]
+    ) -> pl.DataFrame:
+        return regroup_here(frame, by, run)
 
 
 def regroup_here(
