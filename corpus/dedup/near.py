@@ -217,7 +217,6 @@ def _stars(docs: pl.DataFrame, edges: pl.DataFrame, section: DedupConfig) -> pl.
     earlier = docs["_earlier"].to_numpy()
     linked = np.zeros(docs.height, dtype=bool)
     linked[ends] = True
-    pairs = set(_pair_keys(left, right).tolist())
     state = np.zeros(docs.height, dtype=np.int8)  # 0 free, 1 survivor, 2 taken
     keeper = np.full(docs.height, -1, dtype=np.int64)
     for node in order[linked[order]].tolist():
@@ -226,7 +225,7 @@ def _stars(docs: pl.DataFrame, edges: pl.DataFrame, section: DedupConfig) -> pl.
         star = [node] + [
             o for o in neighbours[bounds[node] : bounds[node + 1]] if not state[o] and not earlier[o]
         ]
-        kept = node if earlier[node] else _best_centre(star, survivor_rank, pairs)
+        kept = node if earlier[node] else _best_centre(star, survivor_rank, neighbours, bounds)
         state[star], state[kept] = 2, 1
         keeper[star], keeper[kept] = kept, -1
     taken = np.flatnonzero(keeper >= 0)
@@ -242,17 +241,19 @@ def _stars(docs: pl.DataFrame, edges: pl.DataFrame, section: DedupConfig) -> pl.
     )
 
 
-def _best_centre(star: list[int], survivor_rank: np.ndarray, pairs: set[int]) -> int:
+def _best_centre(
+    star: list[int], survivor_rank: np.ndarray, neighbours: list[int], bounds: np.ndarray
+) -> int:
     """The member of a star (its centre first) that survivor order prefers among those within the
-    threshold of every other member; the centre when none is better (or the star is too big to check)."""
+    threshold of every other member (its neighbours hold them all); the centre when none is better
+    (or the star is too big to check)."""
     if len(star) > SWAP_CHECK_MEMBERS:
         return star[0]
     for member in sorted(star, key=lambda m: survivor_rank[m]):
         if member == star[0]:
             return member
-        others = np.array([o for o in star if o != member], dtype=np.int64)
-        keys = _pair_keys(np.full(others.size, member, dtype=np.int64), others)
-        if all(key in pairs for key in keys.tolist()):
+        adjacent = set(neighbours[bounds[member] : bounds[member + 1]])
+        if all(other in adjacent for other in star if other != member):
             return member
     return star[0]
 

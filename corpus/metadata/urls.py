@@ -74,7 +74,7 @@ CANONICAL = r"^https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*/(?:[A-Za-z0-9._~/-]|[^\x00-\
 
 def canonical_urls(urls: pl.Series) -> pl.Series:
     """`canonical_url` over a column, computed once per distinct value, and not at all for a URL
-    already canonical (all 100,000 make_corpus URLs: 1.8 s of urllib saved)."""
+    already canonical (all 100,000 make_corpus URLs: 1.85 s down to 0.41 s)."""
     distinct = urls.drop_nulls().unique()
     plain = distinct.str.contains(CANONICAL)
     mapping = {url: canonical_url(url) for url in distinct.filter(~plain).to_list()}
