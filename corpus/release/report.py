@@ -19,6 +19,23 @@ import polars as pl
 LENGTH_BINS = [10 ** (i / 10) for i in range(0, 101)]
 
 
+# The Counter fields of a report (what `Report.merge` adds up).
+COUNTERS = (
+    "per_split",
+    "words",
+    "reasons",
+    "outlets",
+    "sources",
+    "date_issues",
+    "months",
+    "repairs",
+    "pieces",
+    "furnished",
+    "records",
+    "encodings",
+)
+
+
 @dataclass
 class Report:
     """Counts of released and removed rows, added batch by batch."""
@@ -53,6 +70,21 @@ class Report:
             self._lists(frame)
             self.records.update(_count(frame, "source_name", "source_file"))
             self.encodings.update(_count(frame, "encoding"))
+
+    def merge(self, other: Report) -> None:
+        """Add another report's counts (batches counted apart, merged in batch order)."""
+        self.released += other.released
+        self.removed += other.removed
+        self.undated += other.undated
+        self.longest = max(self.longest, other.longest)
+        for name in COUNTERS:
+            getattr(self, name).update(getattr(other, name))
+        if other.first_date is not None and other.last_date is not None:
+            low, high = other.first_date, other.last_date
+            self.first_date = low if self.first_date is None else min(self.first_date, low)
+            self.last_date = high if self.last_date is None else max(self.last_date, high)
+        for language, counts in other.lengths.items():
+            self.lengths[language] = self.lengths.get(language, np.zeros_like(counts)) + counts
 
     def _released(self, rows: pl.DataFrame) -> None:
         if rows.height == 0:

@@ -40,6 +40,8 @@ from corpus.step import KEY, ROW, Keys
 BUCKET_BYTES = 64_000_000
 # Rows per row group of the signatures file (512 bytes of signature each: 32 MB).
 SIGNATURE_ROWS = 1 << 16
+# Final batches being prepared at once (each holds one batch and its pieces).
+READ_AHEAD = 3
 
 
 class Output(Protocol):
@@ -244,6 +246,60 @@ def _signature_columns(
     return pl.DataFrame([column, pl.Series("matching_hash", matching, dtype=pl.UInt64)])
 
 
+@dataclass
+class Prepared:
+    """One final batch made ready on a thread: its counts, and its rows cut for the spools."""
+
+    report: Report
+    lineage: np.ndarray
+    sizes: pl.DataFrame
+    buckets: list[tuple[str, pa.Table]]
+    removed: list[tuple[str, pa.Table, np.ndarray]]
+
+
+def prepare(config: Config, output: Output, part: int, batch: pl.DataFrame, count: int) -> Prepared:
+    """Split one final batch into released rows (with split and signatures, cut by bucket) and
+    removed rows (by source), and count it."""
+    release = config.release
+    live = batch["removed_reason"].is_null()
+    released = batch.filter(live)
+    released = released.with_columns(assign_splits(released, release.validation, release.test))
+    removed = batch.filter(~live)
+    report = Report()
+    report.add(released, removed)
+    lineage = (
+        batch.select(pl.struct("source_name", "source_file", "source_line").hash(7)).to_series().to_numpy()
+    )
+    positions = np.flatnonzero(live.to_numpy())
+    near, exact = _keys(output, "near_dedup", part), _keys(output, "exact_dedup", part)
+    signed = _signature_columns(released, positions, batch.height, near, exact)
+    rows = released.select(*RELEASED, "_split").hstack(signed)
+    sizes = rows.select("id", "language", "_split", _bytes=pl.col("text").str.len_bytes().fill_null(0))
+    which = buckets_of(rows["id"], count)
+    buckets = [
+        (f"{bucket:04d}", rows.filter(pl.Series(which == bucket)).to_arrow())
+        for bucket in np.unique(which).tolist()
+    ]
+    spooled = [
+        (str(source), arrow_table(rows_of, REMOVED), rows_of["text"].str.len_bytes().fill_null(0).to_numpy())
+        for (source,), rows_of in removed.group_by("source_name", maintain_order=True)
+    ]
+    return Prepared(report, lineage, sizes, buckets, spooled)
+
+
+def _prepared(config: Config, output: Output, count: int) -> Iterator[Prepared]:
+    """Every final batch prepared, in part order: batches are read here and prepared on two
+    threads (polars and Arrow release the GIL), at most `READ_AHEAD` batches in flight."""
+    with ThreadPoolExecutor(2) as threads:
+        flight: list[Future[Prepared]] = []
+        for part, batch in output.batches():
+            flight.append(threads.submit(prepare, config, output, part, batch, count))
+            if len(flight) >= READ_AHEAD:
+                yield flight.pop(0).result()
+        for future in flight:
+            yield future.result()
+
+
 def write_release(
     config: Config,
     output: Output,
@@ -255,7 +311,6 @@ def write_release(
     """Data shards, removed rows and signatures of a build into `folder` (see the module doc);
     `counted` is called with the report once every row is counted, before the shards are written
     (the build draws the card's plots meanwhile)."""
-    release = config.release
     scratch.mkdir(parents=True, exist_ok=True)
     report = Report()
     count = bucket_count(input_bytes)
@@ -265,41 +320,27 @@ def write_release(
     sizes: list[pl.DataFrame] = []
     removed_sizes: dict[str, list[np.ndarray]] = {}
     lineage: list[np.ndarray] = []
-    for part, batch in output.batches():
-        live = batch["removed_reason"].is_null()
-        released = batch.filter(live)
-        released = released.with_columns(assign_splits(released, release.validation, release.test))
-        removed = batch.filter(~live)
-        report.add(released, removed)
-        lineage.append(
-            batch.select(pl.struct("source_name", "source_file", "source_line").hash(7))
-            .to_series()
-            .to_numpy()
-        )
-        positions = np.flatnonzero(live.to_numpy())
-        near, exact = _keys(output, "near_dedup", part), _keys(output, "exact_dedup", part)
-        signed = _signature_columns(released, positions, batch.height, near, exact)
-        rows = released.select(*RELEASED, "_split").hstack(signed)
-        sizes.append(
-            rows.select("id", "language", "_split", _bytes=pl.col("text").str.len_bytes().fill_null(0))
-        )
-        which = buckets_of(rows["id"], count)
-        for bucket in np.unique(which).tolist():
-            buckets.add(f"{bucket:04d}", rows.filter(pl.Series(which == bucket)).to_arrow())
-        for (source,), rows_of in removed.group_by("source_name", maintain_order=True):
-            spools.add(str(source), arrow_table(rows_of, REMOVED))
-            removed_sizes.setdefault(str(source), []).append(
-                rows_of["text"].str.len_bytes().fill_null(0).to_numpy()
-            )
+    for ready in _prepared(config, output, count):
+        report.merge(ready.report)
+        lineage.append(ready.lineage)
+        sizes.append(ready.sizes)
+        for name, table in ready.buckets:
+            buckets.add(name, table)
+        for source, table, text_bytes in ready.removed:
+            spools.add(source, table)
+            removed_sizes.setdefault(source, []).append(text_bytes)
     buckets.close()
     spools.close()
     _check_ledger(output.rows_read, report, lineage)
     if counted is not None:
         counted(report)
-    splits = _write_data(
-        config, folder, buckets, count, pl.concat(sizes) if sizes else None, dict(report.words)
-    )
-    _write_removed(config, folder, spools, removed_sizes)
+    # Removed rows go out beside the data shards (their own file, their own compression thread).
+    with ThreadPoolExecutor(1) as beside:
+        removing = beside.submit(_write_removed, config, folder, spools, removed_sizes)
+        splits = _write_data(
+            config, folder, buckets, count, pl.concat(sizes) if sizes else None, dict(report.words)
+        )
+        removing.result()
     shutil.rmtree(scratch, ignore_errors=True)
     return Written(splits, report)
 
