@@ -41,7 +41,7 @@ BUCKET_BYTES = 64_000_000
 # Rows per row group of the signatures file (512 bytes of signature each: 32 MB).
 SIGNATURE_ROWS = 1 << 16
 # Final batches being prepared at once (each holds one batch and its pieces).
-READ_AHEAD = 3
+READ_AHEAD = 2
 
 
 class Output(Protocol):
