@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 
 import numpy as np
@@ -17,23 +17,6 @@ import polars as pl
 # Text lengths are counted on fixed logarithmic bins (10 a decade, up to 10^10 characters), so a
 # histogram is a sum of batches; the plot shows the bins up to the longest text.
 LENGTH_BINS = [10 ** (i / 10) for i in range(0, 101)]
-
-
-# The Counter fields of a report (what `Report.merge` adds up).
-COUNTERS = (
-    "per_split",
-    "words",
-    "reasons",
-    "outlets",
-    "sources",
-    "date_issues",
-    "months",
-    "repairs",
-    "pieces",
-    "furnished",
-    "records",
-    "encodings",
-)
 
 
 @dataclass
@@ -77,8 +60,9 @@ class Report:
         self.removed += other.removed
         self.undated += other.undated
         self.longest = max(self.longest, other.longest)
-        for name in COUNTERS:
-            getattr(self, name).update(getattr(other, name))
+        for name in (f.name for f in fields(self)):
+            if isinstance(mine := getattr(self, name), Counter):
+                mine.update(getattr(other, name))
         if other.first_date is not None and other.last_date is not None:
             low, high = other.first_date, other.last_date
             self.first_date = low if self.first_date is None else min(self.first_date, low)

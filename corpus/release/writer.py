@@ -288,9 +288,9 @@ def prepare(config: Config, output: Output, part: int, batch: pl.DataFrame, coun
 
 
 def _prepared(config: Config, output: Output, count: int) -> Iterator[Prepared]:
-    """Every final batch prepared, in part order: batches are read here and prepared on two
-    threads (polars and Arrow release the GIL), at most `READ_AHEAD` batches in flight."""
-    with ThreadPoolExecutor(2) as threads:
+    """Every final batch prepared, in part order: batches are read here and prepared on threads
+    (polars and Arrow release the GIL), at most `READ_AHEAD` batches in flight."""
+    with ThreadPoolExecutor(READ_AHEAD) as threads:
         flight: list[Future[Prepared]] = []
         for part, batch in output.batches():
             flight.append(threads.submit(prepare, config, output, part, batch, count))
