@@ -12,7 +12,6 @@ The one owner of a release's files. Two passes over the final batches' rows:
    `signatures/minhash.parquet`; spools are read in source-name order into `removed/`.
 
 Memory: one bucket and its rows taken in id order, plus at most two row groups per open shard.
-Buckets are sorted in Arrow (a polars sort held three copies of a bucket in a second allocator).
 """
 
 from __future__ import annotations
@@ -342,8 +341,7 @@ def write_release(
     _check_ledger(output.rows_read, report, lineage)
     if counted is not None:
         counted(report)
-    # Removed rows go out beside the data shards; every file's row groups compress on one small
-    # pool (compressing threads keep memory they freed until they end: ~0.3 GiB at 300k).
+    # Removed rows go out beside the data shards; every file's row groups compress on one small pool.
     with ThreadPoolExecutor(1) as beside, ThreadPoolExecutor(COMPRESSING) as threads:
         removing = beside.submit(_write_removed, config, folder, spools, removed_sizes, threads)
         splits = _write_data(
