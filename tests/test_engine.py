@@ -173,13 +173,13 @@ SAMPLE_DIGESTS = {
         "eca94fbbb480ac6f67fb95ffdd2c4b7acca609e1c577d16c412d53698a64105a"
     ),
     "data/en/train-00000-of-00001.parquet": (
-        "d6b73e5c6f3e55558e7450b55588ae074e9aceea773b0fc810500f11bf050607"
+        "ce68b965cf56c081d73321df550de860c2ad2a55fb9a607263200b54bce7011d"
     ),
     "data/es/train-00000-of-00001.parquet": (
-        "53ac5c24c424d3c4af7a938859a5e6a7c1fc45a467b2beeb3434b36bc7255292"
+        "5fb9665b09e79a930e63a9e81e9f6baa8c3ec6d52cce2886c2d244d95b984041"
     ),
     "data/fr/train-00000-of-00001.parquet": (
-        "516262e24e2935bf3e5b8478d09ffff4be1de9f7bdd34ba92d3c3193ff6004a9"
+        "d525af3d61949c5c9be69306dd885952768d0d3d5ea7656e90f85b49a42ab662"
     ),
     "data/zgh/train-00000-of-00001.parquet": (
         "f1098c1aff78c51fd4b2b5e06aaa47bf82d54f9258959027637d99be82eb6cd8"
@@ -188,7 +188,7 @@ SAMPLE_DIGESTS = {
     "plots/documents_per_outlet.png": ("690684f7752a5a75977fe1ceb4b3f0852a197bb5753f8b48b119c8d37d3be596"),
     "plots/text_length.png": ("f15742aa9e3ce220f4ad2d44926995b103dda345e3bd3f50bd0cf6b181beb961"),
     "removed/removed-00000-of-00001.parquet": (
-        "f872c9f38f1237ab26d77cf89bda1f1995a55b27080b7afc9f31335b3c0b5c0b"
+        "aa43f4bd5ce171f6aacd90238624120ebb46f1ee6009c8367dd1245345a4ddff"
     ),
     "signatures/minhash.parquet": ("3dcbdf5c6ac0c74867864457f2838cd042d13f852dc58c609b4ea0ef38a4560b"),
 }

@@ -66,7 +66,10 @@ def segments(frame: pl.DataFrame) -> pl.DataFrame:
     out = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_doc"), pieces.alias("segment"))
     out = out.explode("segment")
     key = pl.col("segment").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", "")
-    return out.with_columns(hash=key.hash(2), chars=key.str.len_chars())
+    # The key is computed once, then hashed and counted: an eager `with_columns` does not share
+    # a subexpression, and computing it twice was half of this function's time.
+    keyed = out.with_columns(_key=key)
+    return keyed.with_columns(hash=pl.col("_key").hash(2), chars=pl.col("_key").str.len_chars()).drop("_key")
 
 
 FLAGGED = {"kind": pl.String, "group": pl.UInt64, "hash": pl.UInt64}

