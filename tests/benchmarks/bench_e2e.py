@@ -2,7 +2,10 @@
 
 Run: `pip install -c constraints.txt -c constraints-bench.txt -e '.[bench]'`, then
 `pytest -m benchmark tests/benchmarks/bench_e2e.py -s` (E2E_BENCH_DOCS sets the size, default
-100000: about 2.5 min and 4.5 GiB for corpus's in-memory engine, about 10 min for datatrove).
+100000: about 1.5 min a corpus build, 10-13 min for datatrove). The corpus side runs
+E2E_BENCH_CORPUS_RUNS times (default 3), once before datatrove and the rest after it, and the
+ratio is taken from their median: this machine's speed drifts by up to a fifth within minutes, and
+runs on both sides of the datatrove run show how much.
 Both sides read the same make_corpus JSONL, cut into two files of consecutive lines: datatrove's
 readers give whole files to tasks, so one file would leave its second worker idle. Each side runs
 in its own process tree, sampled from /proc, one after the other on a warm page cache, and both
@@ -16,8 +19,9 @@ import itertools
 import json
 import os
 import shutil
+import statistics
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -206,6 +210,7 @@ def test_corpus_against_datatrove(tmp_path: Path) -> None:
     if missing:
         pytest.skip(f"the datatrove side needs {', '.join(missing)} (the bench extra): {INSTALL_HINT}")
     docs = int(os.environ.get("E2E_BENCH_DOCS", "100000"))
+    runs = max(1, int(os.environ.get("E2E_BENCH_CORPUS_RUNS", "3")))
     folder = split_lines(make_corpus(docs, "jsonl", seed=11) / "articles.jsonl")
     warm(part_files(folder))
     corpus, rows = run_corpus(folder, tmp_path / "corpus")
@@ -214,9 +219,18 @@ def test_corpus_against_datatrove(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "datatrove")
     check_lines(rows, docs, "corpus")
     check_lines(datatrove_lines, docs, "datatrove")
+    corpus_runs = [replace(corpus, name="corpus build, before datatrove")]
+    for number in range(1, runs):
+        again, again_rows = run_corpus(folder, tmp_path / f"corpus-{number}")
+        shutil.rmtree(tmp_path / f"corpus-{number}" / "out")
+        order = ["source_line"]
+        assert again_rows.sort(order).equals(rows.sort(order)), "a rebuild gave another release"
+        corpus_runs.append(replace(again, name=f"corpus build, after datatrove ({number})"))
     baseline = docs / datatrove.run.seconds
+    median = statistics.median(side.run.seconds for side in corpus_runs)
     print_table(
-        f"End to end on make_corpus {docs:,} docs seed 11 ({PARTS} JSONL files), one run each",
+        f"End to end on make_corpus {docs:,} docs seed 11 ({PARTS} JSONL files): corpus {runs} run(s),"
+        f" datatrove one; median corpus ratio {datatrove.run.seconds / median:.2f}x",
         [
             "side",
             "documents",
@@ -230,7 +244,7 @@ def test_corpus_against_datatrove(tmp_path: Path) -> None:
             "precision",
             "recall, J >= 0.8",
         ],
-        [side_row(corpus, docs, baseline), side_row(datatrove, docs, baseline)],
+        [*(side_row(side, docs, baseline) for side in corpus_runs), side_row(datatrove, docs, baseline)],
     )
     reasons = (
         rows.filter(pl.col("removed_reason").is_not_null())
@@ -246,8 +260,9 @@ def test_corpus_against_datatrove(tmp_path: Path) -> None:
         f"corpus removed/ by reason: {dict(reasons.iter_rows())}\n"
         f"Parallelism: corpus {corpus.parallelism}; datatrove {datatrove.parallelism}; threads count"
         " every thread of the tree, idle pools included; CPU s is user + system time of the whole tree.\n"
-        f"1-minute load average before each side (other users included): corpus {corpus.run.load_before:.1f},"
-        f" datatrove {datatrove.run.load_before:.1f} on {os.cpu_count()} cores.\n"
+        "1-minute load average before each run (other users included): corpus "
+        + ", ".join(f"{side.run.load_before:.1f}" for side in corpus_runs)
+        + f"; datatrove {datatrove.run.load_before:.1f} on {os.cpu_count()} cores.\n"
         "datatrove seconds per stage: "
         + ", ".join(f"{name} {seconds:.1f}" for name, seconds in stages.items())
     )
