@@ -6,6 +6,7 @@ Every scorer takes one row per input line (`source_line`, 1-based, `id`, `remove
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,9 @@ import polars as pl
 DUPLICATE = ["rescrape", "exact_duplicate", "near_duplicate"]
 # Variants at least this similar (true word 5-gram Jaccard to their story) should be found.
 STRONG_JACCARD = 0.8
+# Arabic diacritics (harakat, superscript alef): Python's `\w` does not match them, so make_corpus's
+# `\w+` words break at each one and its Jaccard of a vocalised Arabic text counts word fragments.
+DIACRITICS = re.compile("[\u064b-\u065f\u0670]")
 
 
 @dataclass(frozen=True)
@@ -79,12 +83,48 @@ def labelled(folder: Path, rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def dedup_scores(frame: pl.DataFrame) -> DedupScores:
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", DIACRITICS.sub("", text.lower()))
+
+
+def _whole_word_jaccard(variant: str, original: str) -> float:
+    """make_corpus's word 5-gram Jaccard, with Arabic diacritics removed before cutting words."""
+    grams = [
+        {" ".join(words[i : i + 5]) for i in range(max(1, len(words) - 4))}
+        for words in (_words(variant), _words(original))
+    ]
+    union = grams[0] | grams[1]
+    return len(grams[0] & grams[1]) / len(union) if union else 1.0
+
+
+def with_whole_word_jaccard(folder: Path, frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` (from `labelled`) with `jaccard_whole`: each variant's Jaccard to its story's
+    original recomputed on whole words (see DIACRITICS) from the JSONL texts; the label's own
+    where either text was damaged on purpose (mojibake), since the label read the clean text."""
+    texts = pl.read_ndjson(folder / "articles.jsonl", schema={"text": pl.String})["text"]
+    frame = frame.with_columns(_text=texts.gather(pl.Series(frame["source_line"] - 1).cast(pl.Int64)))
+    originals = frame.filter(pl.col("kind") == "original").select(
+        "story_id", _original=pl.col("_text"), _original_damaged=pl.col("mojibake")
+    )
+    joined = frame.join(originals, on="story_id", how="left", maintain_order="left")
+    values = [
+        label
+        if kind == "original" or damaged or original_damaged or original is None
+        else _whole_word_jaccard(text, original)
+        for kind, label, damaged, original_damaged, text, original in joined.select(
+            "kind", "jaccard", "mojibake", "_original_damaged", "_text", "_original"
+        ).iter_rows()
+    ]
+    return frame.drop("_text").with_columns(jaccard_whole=pl.Series(values, dtype=pl.Float64))
+
+
+def dedup_scores(frame: pl.DataFrame, jaccard: str = "jaccard") -> DedupScores:
     """Precision: removed documents whose survivor tells the same story; recall: variants at
-    J >= 0.8 that end in their original's cluster (`frame` comes from `labelled`)."""
+    J >= 0.8 (by the `jaccard` column) that end in their original's cluster (`frame` comes from
+    `labelled`)."""
     removed = frame.filter("removed")
     wrong = removed.filter(pl.col("story_id") != pl.col("survivor_story")).height
-    strong = frame.filter((pl.col("kind") != "original") & (pl.col("jaccard") >= STRONG_JACCARD))
+    strong = frame.filter((pl.col("kind") != "original") & (pl.col(jaccard) >= STRONG_JACCARD))
     return DedupScores(
         precision=1 - wrong / max(removed.height, 1),
         removed=removed.height,
