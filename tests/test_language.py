@@ -18,7 +18,7 @@ from corpus.engine.memory import run_steps
 from corpus.errors import ConfigError
 from corpus.language import detect_languages, identify_language, lexicons_sha256
 from corpus.language.arabizi import latin_probabilities
-from corpus.language.base import predict
+from corpus.language.base import MAX_CHARS, predict
 from corpus.language.darija import darija_probability
 from corpus.language.detect import classify_units
 from corpus.language.lexicon import group_words, load_lexicon, probabilities
@@ -204,6 +204,14 @@ def test_mixed_document_gets_dominant_language_share_and_flag() -> None:
     assert row["code_switching"] is True
     single = detect(DARIJA).row(0, named=True)
     assert (single["language_share"], single["code_switching"]) == (1.0, False)
+
+
+def test_the_base_model_reads_the_middle_of_a_unit() -> None:
+    """fastText reads a unit's middle MAX_CHARS characters: French there, English at both ends."""
+    french = (" ".join([FRENCH] * 3))[:MAX_CHARS]
+    english = (" ".join([ENGLISH] * 3))[:100]
+    labels, _ = predict([english + french + english, english + english + french])
+    assert labels == ["fr", "en"]
 
 
 def test_long_line_without_newlines_is_still_seen_as_two_languages() -> None:
