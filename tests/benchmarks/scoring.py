@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -97,16 +98,19 @@ def _whole_word_jaccard(variant: str, original: str) -> float:
     return len(grams[0] & grams[1]) / len(union) if union else 1.0
 
 
-def with_whole_word_jaccard(folder: Path, frame: pl.DataFrame) -> pl.DataFrame:
-    """`frame` (from `labelled`) with `jaccard_whole`: each variant's Jaccard to its story's
-    original recomputed on whole words (see DIACRITICS) from the JSONL texts; the label's own
-    where either text was damaged on purpose (mojibake), since the label read the clean text."""
+@cache
+def whole_word_jaccard(folder: Path) -> pl.DataFrame:
+    """`source_line` and `jaccard_whole` of every line of a make_corpus folder: each variant's
+    Jaccard to its story's original recomputed on whole words (see DIACRITICS) from the JSONL
+    texts; the label's own for originals and where either text was damaged on purpose (mojibake),
+    since the label read the clean text. It depends on the folder alone, so it is computed once."""
+    labels = pl.read_ndjson(folder / "labels.jsonl").with_row_index("source_line", offset=1)
     texts = pl.read_ndjson(folder / "articles.jsonl", schema={"text": pl.String})["text"]
-    frame = frame.with_columns(_text=texts.gather(pl.Series(frame["source_line"] - 1).cast(pl.Int64)))
-    originals = frame.filter(pl.col("kind") == "original").select(
+    lines = labels.select("source_line", "story_id", "kind", "jaccard", "mojibake", _text=texts)
+    originals = lines.filter(pl.col("kind") == "original").select(
         "story_id", _original=pl.col("_text"), _original_damaged=pl.col("mojibake")
     )
-    joined = frame.join(originals, on="story_id", how="left", maintain_order="left")
+    joined = lines.join(originals, on="story_id", how="left", maintain_order="left")
     values = [
         label
         if kind == "original" or damaged or original_damaged or original is None
@@ -115,7 +119,13 @@ def with_whole_word_jaccard(folder: Path, frame: pl.DataFrame) -> pl.DataFrame:
             "kind", "jaccard", "mojibake", "_original_damaged", "_text", "_original"
         ).iter_rows()
     ]
-    return frame.drop("_text").with_columns(jaccard_whole=pl.Series(values, dtype=pl.Float64))
+    return lines.select("source_line", jaccard_whole=pl.Series(values, dtype=pl.Float64))
+
+
+def with_whole_word_jaccard(folder: Path, frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` (from `labelled`) with `jaccard_whole` (see `whole_word_jaccard`)."""
+    whole = whole_word_jaccard(folder).with_columns(pl.col("source_line").cast(frame.schema["source_line"]))
+    return frame.join(whole, on="source_line", how="left", maintain_order="left")
 
 
 def dedup_scores(frame: pl.DataFrame, jaccard: str = "jaccard") -> DedupScores:
