@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import datasets
 import polars as pl
 from huggingface_hub import DatasetCard, DatasetCardData
 
@@ -21,6 +21,9 @@ from corpus.errors import ReleaseError
 from corpus.release.report import Report
 from corpus.release.shards import SPLITS, Split, arrow_table
 from corpus.schema import RELEASED, conform
+
+if TYPE_CHECKING:
+    import datasets
 
 TEMPLATE = "dataset_card.md.j2"
 # Language codes the hub understands; `und` is not one, so it is left out of `language:`.
@@ -85,9 +88,19 @@ def split_names(splits: Iterable[Split]) -> list[str]:
     return [name for name in SPLITS if name in present]
 
 
+@cache
+def release_features() -> datasets.Features:
+    """The `datasets` features of released rows. `datasets` (and the pandas it loads) takes a second
+    to import, so it is imported here, not at the top, which every worker process would pay at start;
+    a build calls this on a thread while its shards are written."""
+    import datasets
+
+    return datasets.Features.from_arrow_schema(arrow_table(conform(pl.DataFrame()), RELEASED).schema)
+
+
 def card_metadata(config: Config, splits: list[Split], released: int) -> DatasetCardData:
     """Hub metadata: one config per language plus the default `all`, with sizes per split."""
-    features = datasets.Features.from_arrow_schema(arrow_table(conform(pl.DataFrame()), RELEASED).schema)
+    features = release_features()
     configs: list[dict[str, Any]] = [
         {
             "config_name": "all",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -28,13 +28,14 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from corpus.build import BuildSummary, Options, build
-from corpus.card import languages, split_names
 from corpus.engine.progress import silent
 from corpus.errors import CorpusError, redact
-from corpus.release.diff import ReleaseDiff, diff_releases, write_changelog
-from corpus.release.publish import format_plan, plan_publish, publish_release
-from corpus.release.verify import verify_release
+
+# Commands import the library when they run, not here: a build's worker processes start by
+# re-importing the main script (multiprocessing's spawn), and the whole library took 2 s of that.
+if TYPE_CHECKING:
+    from corpus.build import BuildSummary
+    from corpus.release.diff import ReleaseDiff
 
 app = typer.Typer(
     add_completion=False,
@@ -82,6 +83,8 @@ def build_command(
 
     Example: corpus build configs/maghreb.yaml --out out
     """
+    from corpus.build import Options, build
+
     options = Options(force=force, fresh=fresh, keep_work=keep_work, workers=workers, engine=engine)
     with _errors():
         shown = not quiet and err.is_terminal
@@ -104,6 +107,8 @@ def diff_command(
 
     Example: corpus diff out/maghreb-news/v0.1.0 out/maghreb-news/v0.2.0
     """
+    from corpus.release.diff import diff_releases, write_changelog
+
     with _errors():
         result = diff_releases(old, new)
         if not result.same_version:
@@ -123,6 +128,8 @@ def verify_command(
 
     Example: corpus verify out/maghreb-news/v0.1.0
     """
+    from corpus.release.verify import verify_release
+
     with _errors():
         checked = verify_release(release)
     out.print(
@@ -147,6 +154,8 @@ def publish_command(
 
     Example: corpus publish out/maghreb-news/v0.1.0 --repo-id my-org/maghreb-news --dry-run
     """
+    from corpus.release.publish import format_plan, plan_publish, publish_release
+
     with _errors():
         if dry_run:
             print(format_plan(plan_publish(release, repo_id)))
@@ -229,6 +238,8 @@ class RichProgress:
 
 
 def _print_summary(summary: BuildSummary) -> None:
+    from corpus.card import languages, split_names
+
     table = Table(title="steps", title_justify="left")
     for column in ("step", "rows in", "rows out", "removed", "seconds"):
         table.add_column(column, justify="left" if column in ("step", "removed") else "right")

@@ -290,6 +290,9 @@ class ReleaseConfig(Section):
     row_group_rows: int = Field(default=10_000, ge=100)
     # Row groups also close at this many bytes of text: a streaming reader holds one group in memory.
     row_group_bytes: int = Field(default=64_000_000, ge=1_000)
+    # zstd level of every Parquet file. 3 (zstd's own default): on 100k news, 9 made the data shards
+    # 18% smaller for 3.7x the compression time; raise it for archives written once, read often.
+    compression_level: int = Field(default=3, ge=1, le=22)
     # Share of documents held out for validation and for test, assigned by a hash of the dedup
     # cluster. 0 by default: a pretraining corpus is mostly consumed whole and held-out sets are an
     # experiment's choice; set e.g. 0.01 to publish fixed held-out splits that stay put across versions.

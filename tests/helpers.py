@@ -89,9 +89,11 @@ def write_splits(
     row_group_bytes: int = 64_000_000,
     validation: float = 0.0,
     test: float = 0.0,
+    compression_level: int = 3,
 ) -> list[Split]:
     """Released rows held in memory written by the release writer with these release settings."""
     release = ReleaseConfig(
+        compression_level=compression_level,
         shard_bytes=shard_bytes,
         row_group_rows=row_group_rows,
         row_group_bytes=row_group_bytes,

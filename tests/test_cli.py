@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import corpus.cli
+import corpus.release.verify
 from corpus.cli import app
 from corpus.errors import ReleaseError
 from tests.helpers import MAGHREB
@@ -145,7 +145,18 @@ def test_no_error_message_shows_credentials(tmp_path: Path, monkeypatch: pytest.
     def leaky(release: Path) -> None:
         raise ReleaseError("refused; request headers: {'authorization': 'Bearer hf_secretTOKEN0123456789'}")
 
-    monkeypatch.setattr(corpus.cli, "verify_release", leaky)
+    monkeypatch.setattr(corpus.release.verify, "verify_release", leaky)
     result = make_runner().invoke(app, ["verify", str(tmp_path)])
     assert result.exit_code == 1
     assert result.stderr == "error: refused; request headers: {'authorization': '[redacted]'}\n"
+
+
+def test_the_command_line_module_imports_no_library() -> None:
+    """A build's worker processes re-import the main script: it must not pull in the library."""
+    import subprocess
+    import sys
+
+    heavy = "('datasets', 'pandas', 'corpus.build')"
+    check = f"import sys, corpus.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
+    found = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"

@@ -167,30 +167,30 @@ def test_an_error_in_a_worker_process_is_one_line(tmp_path: Path) -> None:
 # versions fails here, not only a difference between two builds in one process.
 SAMPLE_DIGESTS = {
     "data/ar/train-00000-of-00001.parquet": (
-        "63254fd4284fd9255ca1b8b2bf969172a251fccf46190e25c31eba87d1c3d435"
+        "5d8394a1979629243eebb062ed2086135f8cfef81a03eb10c278a4cd8dbe6061"
     ),
     "data/ary/train-00000-of-00001.parquet": (
-        "eca94fbbb480ac6f67fb95ffdd2c4b7acca609e1c577d16c412d53698a64105a"
+        "f03a787ce3a4cf704f55d30cccb82c493ecb950f1e8d3b0e4e9113b2e2002090"
     ),
     "data/en/train-00000-of-00001.parquet": (
-        "ce68b965cf56c081d73321df550de860c2ad2a55fb9a607263200b54bce7011d"
+        "a76a91533496ec0afe533d0a215a98aea5ca1f3b1d037210b46c1d35f5706202"
     ),
     "data/es/train-00000-of-00001.parquet": (
-        "5fb9665b09e79a930e63a9e81e9f6baa8c3ec6d52cce2886c2d244d95b984041"
+        "51efb40baa4e48fe37ac7335ea6c55a193deb5e70f447fdf796a37c45a38044a"
     ),
     "data/fr/train-00000-of-00001.parquet": (
-        "d525af3d61949c5c9be69306dd885952768d0d3d5ea7656e90f85b49a42ab662"
+        "50fe931e7e17e528984e8e8c8e50c726e8ff04f93971fc9141f81957d92f6000"
     ),
     "data/zgh/train-00000-of-00001.parquet": (
-        "f1098c1aff78c51fd4b2b5e06aaa47bf82d54f9258959027637d99be82eb6cd8"
+        "1286cb9b86244ef876dd2902fa7cdd051f1f869b894c6a8dd30f84a3a26aa030"
     ),
     "plots/documents_per_month.png": ("c3c2cd7823d9cc9ab2a2f3f403364b28aa84ee6e6025a9d5f5dc41b066485503"),
     "plots/documents_per_outlet.png": ("690684f7752a5a75977fe1ceb4b3f0852a197bb5753f8b48b119c8d37d3be596"),
     "plots/text_length.png": ("f15742aa9e3ce220f4ad2d44926995b103dda345e3bd3f50bd0cf6b181beb961"),
     "removed/removed-00000-of-00001.parquet": (
-        "aa43f4bd5ce171f6aacd90238624120ebb46f1ee6009c8367dd1245345a4ddff"
+        "e8a9a7f0fa5075871bdb6f7da64863cdfaf5f356ac8b69f602221797cc2cd4a1"
     ),
-    "signatures/minhash.parquet": ("3dcbdf5c6ac0c74867864457f2838cd042d13f852dc58c609b4ea0ef38a4560b"),
+    "signatures/minhash.parquet": ("94c553ce6442e2b684762123a72ba9e2256824588f89a6a0c92244ba05ae6c9f"),
 }
 
 

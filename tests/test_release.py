@@ -332,6 +332,21 @@ def test_shards_hold_every_row_when_documents_are_small(tmp_path: Path) -> None:
     assert ids == sorted(rows["id"].to_list())
 
 
+def test_the_compression_level_changes_the_size_not_the_rows(tmp_path: Path) -> None:
+    words = [f"{w} mot{(i * 7919) % 613} texte{i % 97}" for i, w in enumerate(["le", "la", "un"] * 400)]
+    texts = [" ".join(words[i : i + 40]) for i in range(0, 1200, 10)]
+    rows = frame(id=[f"d{i:03d}" for i in range(120)], text=texts, language=["fr"] * 120)
+    tables, sizes = [], []
+    for level in (1, 19):
+        folder = tmp_path / str(level)
+        (split,) = write_splits(rows, folder, shard_bytes=10**6, row_group_rows=1000, compression_level=level)
+        (name,) = split.files
+        tables.append(pq.read_table(folder / name))
+        sizes.append((folder / name).stat().st_size)
+    assert tables[0].equals(tables[1])
+    assert sizes[1] < sizes[0]
+
+
 def test_shards_hold_every_row_with_a_large_document(tmp_path: Path) -> None:
     rows = frame(id=["a", "b", "c"], text=["x" * 3500, "y" * 10, "z" * 10], language=["fr"] * 3)
     (split,) = write_splits(rows, tmp_path, shard_bytes=1000, row_group_rows=100)

@@ -13,15 +13,15 @@ from corpus.release.folder import (
     staging_folder,
     write_json,
 )
-from corpus.release.shards import PARQUET_OPTIONS, SPLITS, Split, arrow_table, assign_splits
+from corpus.release.shards import SPLITS, Split, arrow_table, assign_splits, parquet_options
 
 __all__ = [
-    "PARQUET_OPTIONS",
     "SPLITS",
     "Split",
     "arrow_table",
     "assign_splits",
     "file_table",
+    "parquet_options",
     "publish_folder",
     "sha256_file",
     "staging_folder",

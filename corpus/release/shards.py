@@ -6,13 +6,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 9, "write_statistics": True}
+
+def parquet_options(level: int) -> dict[str, Any]:
+    """How every Parquet file of a release is written: zstd at `level`, with column statistics."""
+    return {"compression": "zstd", "compression_level": level, "write_statistics": True}
+
+
 # Split names in the order the card lists them; the assignment hash decides between them.
 SPLITS = ("train", "validation", "test")
 

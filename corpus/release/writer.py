@@ -34,7 +34,7 @@ from corpus.dedup.store import SIGNATURES, signature_table
 from corpus.engine.memory import check_ledger
 from corpus.errors import LedgerError
 from corpus.release.report import Report
-from corpus.release.shards import PARQUET_OPTIONS, SPLITS, Split, arrow_table, assign_splits, loaded_bytes
+from corpus.release.shards import SPLITS, Split, arrow_table, assign_splits, loaded_bytes, parquet_options
 from corpus.schema import RELEASED, REMOVED, conform
 from corpus.step import KEY, ROW, Keys
 
@@ -90,8 +90,9 @@ class ShardWriter:
         group_bytes: int,
         group_rows: int,
         threads: Executor,
+        options: dict[str, Any],
     ):
-        self.folder, self.pattern, self.group_rows = folder, pattern, group_rows
+        self.folder, self.pattern, self.group_rows, self.options = folder, pattern, group_rows, options
         self.shards = shard_numbers(sizes, shard_bytes)
         self.chunks = np.zeros(sizes.size, dtype=np.int64)
         for shard in range(self.count):
@@ -144,7 +145,7 @@ class ShardWriter:
         self.shard = shard
         path = self.folder / self.name(shard)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = pq.ParquetWriter(path, schema, **PARQUET_OPTIONS)
+        self.writer = pq.ParquetWriter(path, schema, **self.options)
 
     def _flush(self) -> None:
         if self.pending and self.writer is not None:
@@ -378,11 +379,12 @@ def _write_data(
 ) -> list[Split]:
     """Shards per language and split, and the signatures file, from the buckets in id order."""
     release = config.release
+    options = parquet_options(release.compression_level)
     if sizes is None or sizes.height == 0:  # nothing released: an empty signatures file
         empty = conform(pl.DataFrame()).with_columns(
             minhash=pl.lit(None, pl.List(pl.UInt32)), matching_hash=pl.lit(None, pl.UInt64)
         )
-        _write_empty(folder / SIGNATURES, signature_table(empty, config.dedup))
+        _write_empty(folder / SIGNATURES, signature_table(empty, config.dedup), options)
         return []
     sizes = sizes.sort("id")
     writers: dict[tuple[str, str], ShardWriter] = {}
@@ -396,8 +398,9 @@ def _write_data(
             release.row_group_bytes,
             release.row_group_rows,
             threads,
+            options,
         )
-    signatures = _signature_writer(folder, np.zeros(sizes.height, dtype=np.int64), threads)
+    signatures = _signature_writer(folder, np.zeros(sizes.height, dtype=np.int64), threads, options)
     for bucket in range(count):
         table, signed = buckets.read(f"{bucket:04d}"), buckets.read(f"{bucket:04d}{SIGNED}")
         if table is None or signed is None:
@@ -436,9 +439,11 @@ def _splits(writers: dict[tuple[str, str], ShardWriter], words: dict[tuple[str, 
     return out
 
 
-def _signature_writer(folder: Path, sizes: np.ndarray, threads: Executor) -> ShardWriter:
+def _signature_writer(
+    folder: Path, sizes: np.ndarray, threads: Executor, options: dict[str, Any]
+) -> ShardWriter:
     """One file, row groups of `SIGNATURE_ROWS` (sizes are zeros: one shard, one byte-chunk)."""
-    return ShardWriter(folder, SIGNATURES, sizes, 1, 1, SIGNATURE_ROWS, threads)
+    return ShardWriter(folder, SIGNATURES, sizes, 1, 1, SIGNATURE_ROWS, threads, options)
 
 
 def _write_removed(
@@ -446,23 +451,23 @@ def _write_removed(
 ) -> None:
     """`removed/removed-0000i-of-0000N.parquet`, rows by source name, file and line."""
     release = config.release
+    options = parquet_options(release.compression_level)
     names = sorted(sizes)
     every = (
         np.concatenate([np.concatenate(sizes[name]) for name in names]) if names else np.zeros(0, np.int64)
     )
     pattern = "removed/removed-{index:05d}-of-{count:05d}.parquet"
-    writer = ShardWriter(
-        folder, pattern, every, release.shard_bytes, release.row_group_bytes, release.row_group_rows, threads
-    )
+    layout = (release.shard_bytes, release.row_group_bytes, release.row_group_rows)
+    writer = ShardWriter(folder, pattern, every, *layout, threads, options)
     for name in names:
         for table in spools.stream(name):
             writer.add(table)
     writer.close()
     if not names:  # nothing removed: an empty file says so (and keeps the schema)
         empty = arrow_table(conform(pl.DataFrame()), REMOVED)
-        _write_empty(folder / pattern.format(index=0, count=1), empty)
+        _write_empty(folder / pattern.format(index=0, count=1), empty, options)
 
 
-def _write_empty(path: Path, table: pa.Table) -> None:
+def _write_empty(path: Path, table: pa.Table, options: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, **PARQUET_OPTIONS)
+    pq.write_table(table, path, **options)
