@@ -142,24 +142,28 @@ def word_weights(word: pl.Expr, lexicon: Lexicon) -> pl.Expr:
 
 
 def text_words(texts: pl.Series, lexicons: list[Lexicon]) -> pl.DataFrame:
-    """One row per word of each text (`row`, `word`), cut, lowered and folded as the lexicons read
-    them; lexicons read together must agree on all three."""
+    """One row per word of each text (`row`, `word`), cut and folded as the lexicons read them
+    (lowered by `lexicon_word` when they ignore case); lexicons read together must agree."""
     first = lexicons[0]
     cut = (first.word_regex, first.ignore_case, first.fold)
     if any((lex.word_regex, lex.ignore_case, lex.fold) != cut for lex in lexicons):
         raise CorpusError("language: lexicons scored together must cut words the same way")
     # Folded as whole texts, not word by word: the same words (folding keeps letters letters), in a
-    # third less time. Lowered word by word: a few capitals lower to a letter plus a mark.
+    # third less time.
     text = fold_arabic(pl.col("text")) if first.fold else pl.col("text")
-    word = pl.col("word").str.to_lowercase() if first.ignore_case else pl.col("word")
     return (
         pl.DataFrame({"text": texts})
         .with_row_index("row")
         .select("row", word=text.str.extract_all(first.word_regex))
         .explode("word")
         .filter(pl.col("word").is_not_null())
-        .with_columns(word=word)
     )
+
+
+def lexicon_word(word: pl.Expr, lexicon: Lexicon) -> pl.Expr:
+    """A word as the lexicon looks it up: lowered when it ignores case. Word by word, after the
+    text is cut: a few capitals lower to a letter plus a mark, which would cut a lowered text."""
+    return word.str.to_lowercase() if lexicon.ignore_case else word
 
 
 def probabilities(texts: pl.Series, lexicons: list[Lexicon]) -> pl.DataFrame:
@@ -168,10 +172,12 @@ def probabilities(texts: pl.Series, lexicons: list[Lexicon]) -> pl.DataFrame:
     The texts are cut into words once for all lexicons, which must agree on what a word is.
     """
     words = text_words(texts, lexicons)
-    # Each distinct word is weighed once (a corpus repeats its words: 5,000 news paragraphs hold
-    # 945k words, 69k distinct), then joined back to its occurrences in order.
-    distinct = words.select(pl.col("word").unique(maintain_order=True))
-    weighed = (word_weights(pl.col("word"), lex).alias(lex.name) for lex in lexicons)
+    # Each distinct word is lowered and weighed once (a corpus repeats its words: 5,000 news
+    # paragraphs hold 945k words, 69k distinct), then joined back to its occurrences in order.
+    distinct = words.select(pl.col("word").unique(maintain_order=True)).with_columns(
+        _lookup=lexicon_word(pl.col("word"), lexicons[0])
+    )
+    weighed = (word_weights(pl.col("_lookup"), lex).alias(lex.name) for lex in lexicons)
     weights = distinct.select("word", *weighed)
     scored = (
         words.join(weights, on="word", how="left", maintain_order="left")

@@ -156,7 +156,9 @@ def _decodes(decoder: codecs.IncrementalDecoder, block: bytes, final: bool = Fal
 def _breaks(data: bytes, after_cr: bool) -> int:
     """Line ends in `data` as the reader counts them (CRLF once, lone CR and LF once each); a LF
     right after a CR that ended the previous block is not a new one."""
-    count = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    count = data.count(b"\n")
+    if b"\r" in data:  # not in most files: one count instead of three, a third of the time
+        count += data.count(b"\r") - data.count(b"\r\n")
     return count - 1 if after_cr and data.startswith(b"\n") else count
 
 
