@@ -7,7 +7,8 @@
   `KeyStore` and returns a small decision table, and the decisions are applied batch by batch.
   A phase that only removes rows returns a table of the rows it removes (`_part`, `_row`, reason,
   `dup_of`...), which the engine applies; a phase that rewrites documents (recurring furniture)
-  returns a table its own `apply` joins into each batch.
+  returns a table its own `apply` joins into each batch (each batch gets the rows with its `_part`
+  and the rows without one, which hold everywhere).
 
 The corpus-wide group-bys inside a decision (segments by hash, documents by LSH bucket, edges by
 node, candidates by connected component) go through the `KeyStore` as a `Gather` or a `regroup`,

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from corpus.boilerplate import furniture_counts, load_furniture, strip_boilerplate
-from corpus.boilerplate.recurring import segments
+from corpus.boilerplate.recurring import RecurringFurniture, segments
 from corpus.config import BoilerplateConfig, QualityConfig
+from corpus.engine.memory import MemoryStore
 from corpus.errors import ConfigError
 from corpus.quality import quality
 from tests.helpers import CONFIGS, FOOTER_AR, FOOTER_FR, MODAL_FR, NBSP, frame, page
@@ -310,6 +311,26 @@ def test_document_that_was_only_recurring_furniture_is_empty() -> None:
     ]
     rows = checked(strip_boilerplate(articles(n + 1, text=[*texts, BRANDING]), SECTION, []))
     assert rows["removed_reason"].to_list() == [None] * n + ["empty"]
+
+
+def test_recurring_decision_names_the_documents_and_apply_rebuilds_only_those(tmp_path) -> None:
+    # The decision lists the rows carrying a flagged segment; apply reads no other row, so a row it
+    # is not handed keeps its text even when that text holds the segment.
+    n = SECTION.min_documents
+    texts = [f"Article {i} sur le marché obligataire et la dette publique. {BRANDING}" for i in range(n)]
+    text = [*texts, "Un article sans rien de commun avec les autres, vraiment."]
+    batch = articles(n + 1, text=text, furniture=[[]] * (n + 1))
+    phase = RecurringFurniture(SECTION)
+    decisions = phase.decide(MemoryStore(phase.keys(batch), batch, tmp_path))
+    named = decisions.filter(pl.col("_doc").is_not_null())
+    assert named["_doc"].to_list() == list(range(n))
+    assert named["_part"].to_list() == [0] * n
+    rules = decisions.filter(pl.col("kind").is_not_null())
+    assert rules.height and rules["_doc"].is_null().all()
+    out = phase.apply(batch, pl.concat([rules, named.filter(pl.col("_doc") < 2)], how="diagonal"))
+    assert out["text"][:2].to_list() == [t.removesuffix(" " + BRANDING) for t in texts[:2]]
+    assert out["text"][2:].to_list() == batch["text"][2:].to_list()
+    assert out["furniture"].to_list() == [["recurring_outlet"]] * 2 + [[]] * (n - 1)
 
 
 def test_recurring_pass_can_be_switched_off() -> None:

@@ -13,12 +13,15 @@ copyright notices) sits inline at the end of one long line. A phase (see `corpus
    of *distinct documents* of each group carrying each segment; a segment in at least
    `min_documents` of them and `min_share` of its group is furniture. Re-scrapes of one article
    keep their URL, so they count once and their sentences are not furniture. Counting by title
-   first was tried and dropped: titles repeat across different stories.
-3. `apply` (per batch): remove flagged segments of the document's groups when they sit in a run of
-   flagged segments reaching the start or the end of the document. Furniture is at the edges; a real
-   sentence that recurs (a quote, a stock phrase) is usually in the middle. On 3,000 generated
-   pages (`pytest -m benchmark tests/benchmarks/bench_pages.py -s`) the edge rule cut content
-   lines wrongly removed from 24 to 7 of 17,576.
+   first was tried and dropped: titles repeat across different stories. The same gather keeps
+   which documents (part, row) carry a segment counted often enough, so the decision also names
+   the documents holding a flagged segment.
+3. `apply` (per batch): in the documents the decision names, and only there (segmenting every
+   document again cost a fifth of this phase), remove flagged segments of the document's groups
+   when they sit in a run of flagged segments reaching the start or the end of the document.
+   Furniture is at the edges; a real sentence that recurs (a quote, a stock phrase) is usually in
+   the middle. On 3,000 generated pages (`pytest -m benchmark tests/benchmarks/bench_pages.py -s`)
+   the edge rule cut content lines wrongly removed from 24 to 7 of 17,576.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ import polars as pl
 
 from corpus.boilerplate.patterns import tidy_whitespace
 from corpus.config import BoilerplateConfig
+from corpus.errors import LedgerError
 from corpus.metadata.outlets import outlet_key
 from corpus.metadata.urls import canonical_urls
-from corpus.step import Gather, Keys, KeyStore
+from corpus.step import PART, Gather, Keys, KeyStore
 
 _CUT = "\x1f"
 # A segment ends after a newline run, or after a sentence end and the blanks that follow it.
@@ -73,27 +77,37 @@ def segments(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 FLAGGED = {"kind": pl.String, "group": pl.UInt64, "hash": pl.UInt64}
+# A document's row among the live rows of its part (what `apply` is handed), in keys and decisions.
+DOC = "_doc"
+TOUCHED = {PART: pl.UInt32, DOC: pl.UInt32}
 
 
 def partition_rows(store: KeyStore, part: int, partition: int) -> pl.DataFrame:
-    """One partition of one part's keys; rows meet on their segment hash (document rows, whose
-    hash is null, on their document)."""
-    return store.part_keys(part, partition).with_columns(_meet=pl.coalesce("hash", "document"))
+    """One partition of one part's keys, with the part; rows meet on their segment hash (document
+    rows, whose hash is null, on their document)."""
+    return store.part_keys(part, partition).with_columns(
+        pl.lit(part, pl.UInt32).alias(PART), _meet=pl.coalesce("hash", "document")
+    )
 
 
 def count_partition(rows: pl.DataFrame, min_documents: int) -> pl.DataFrame:
     """Per kind and group: distinct documents (`hash` null) and, per segment hash, distinct
-    documents carrying it when at least `min_documents`. A document and a segment hash are each
-    in one partition, so counts over partitions add up."""
+    documents carrying it when at least `min_documents` (rows with `n`); and the documents
+    (`_part`, `_doc`) carrying such a segment (rows without `n`). A document and a segment hash are
+    each in one partition, so counts over partitions add up."""
     documents, found = rows.filter(pl.col("hash").is_null()), rows.filter(pl.col("hash").is_not_null())
     out = []
     for kind in KINDS:
         totals = documents.group_by(kind).agg(n=pl.col("document").n_unique())
         counts = found.group_by(kind, "hash").agg(n=pl.col("document").n_unique())
         counts = counts.filter(pl.col("n") >= min_documents)
+        carriers = found.join(counts.select(kind, "hash"), on=[kind, "hash"], how="semi")
         for frame in (totals.with_columns(hash=pl.lit(None, pl.UInt64)), counts):
             out.append(frame.select(pl.lit(kind).alias("kind"), pl.col(kind).alias("group"), "hash", "n"))
-    return pl.concat(out, how="vertical_relaxed")
+        out.append(
+            carriers.select(pl.lit(kind).alias("kind"), pl.col(kind).alias("group"), "hash", PART, DOC)
+        )
+    return pl.concat(out, how="diagonal_relaxed")
 
 
 def flag(counts: pl.DataFrame, min_share: float) -> pl.DataFrame:
@@ -104,6 +118,22 @@ def flag(counts: pl.DataFrame, min_share: float) -> pl.DataFrame:
         often = counts.filter(pl.col("hash").is_not_null()).join(totals, on=["kind", "group"])
         flagged.append(often.filter(pl.col("n") >= min_share * pl.col("size")).select(list(FLAGGED)))
     return pl.concat(flagged).sort("kind", "group", "hash")
+
+
+def decision(gathered: pl.DataFrame, min_share: float) -> pl.DataFrame:
+    """The decision table: flagged segments (`_part` and `_doc` null: they hold in every part), then
+    the documents carrying one (`kind`, `group`, `hash` null), each once, by part and row."""
+    if gathered.height == 0:
+        gathered = pl.DataFrame(schema={**FLAGGED, "n": pl.UInt32, **TOUCHED})
+    flagged = flag(gathered.filter(pl.col("n").is_not_null()), min_share)
+    carriers = gathered.filter(pl.col("n").is_null()).join(flagged, on=list(FLAGGED), how="semi")
+    touched = (
+        carriers.select(pl.col(PART).cast(pl.UInt32), pl.col(DOC).cast(pl.UInt32)).unique().sort(PART, DOC)
+    )
+    return pl.concat(
+        [flagged.with_columns(pl.lit(None, v).alias(k) for k, v in TOUCHED.items()), touched],
+        how="diagonal",
+    )
 
 
 class RecurringFurniture:
@@ -128,7 +158,7 @@ class RecurringFurniture:
         )
         partition = pl.coalesce("hash", "document") % PARTITIONS
         frame = rows.select(
-            pl.col("outlet", "crawl", "document", "hash"), _partition=partition.cast(pl.UInt8)
+            pl.col(DOC, "outlet", "crawl", "document", "hash"), _partition=partition.cast(pl.UInt8)
         )
         return Keys(frame.sort("_partition"))
 
@@ -137,16 +167,34 @@ class RecurringFurniture:
         partition by partition (where the engine runs a gather), then flagged here."""
         count = partial(count_partition, min_documents=self.section.min_documents)
         work = Gather(store.part_count(), PARTITIONS, ("_meet",), partition_rows, count)
-        return flag(store.gather(work), self.section.min_share)
+        return decision(store.gather(work), self.section.min_share)
 
     def apply(self, batch: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
-        """Remove flagged segments at the document's edges; `furniture` gains `recurring_<kind>`
-        per segment removed. Only documents holding a flagged segment are rebuilt."""
-        if decisions.height == 0 or batch.height == 0:
+        """Remove flagged segments at the edges of the documents the decision names (rows of this
+        batch's live rows; the engine hands each part its own); `furniture` gains
+        `recurring_<kind>` per segment removed."""
+        rows = decisions.filter(pl.col(DOC).is_not_null())[DOC].unique().sort()
+        if rows.len() == 0 or batch.height == 0:
             return batch
+        if int(rows.max()) >= batch.height:  # type: ignore[arg-type]
+            raise LedgerError(f"recurring: decision names row {rows.max()} of a batch of {batch.height}")
+        edited = self._strip(batch[rows.to_numpy()], decisions.filter(pl.col("kind").is_not_null()))
+        done = edited.select("text", "furniture").with_columns(rows.alias("_at"))
+        out = batch.with_row_index("_at").join(
+            done, on="_at", how="left", maintain_order="left", suffix="_new"
+        )
+        return out.with_columns(
+            text=pl.when(pl.col("_at").is_in(rows.implode())).then("text_new").otherwise("text"),
+            furniture=pl.when(pl.col("_at").is_in(rows.implode()))
+            .then("furniture_new")
+            .otherwise("furniture"),
+        ).drop("_at", "text_new", "furniture_new")
+
+    def _strip(self, batch: pl.DataFrame, flagged: pl.DataFrame) -> pl.DataFrame:
+        """Remove flagged segments at the edges of every document of `batch`."""
         parts = segments(batch).join(document_groups(batch).with_row_index("_doc"), on="_doc", how="left")
         for kind in KINDS:
-            flags = decisions.filter(pl.col("kind") == kind).select(
+            flags = flagged.filter(pl.col("kind") == kind).select(
                 pl.col("group").alias(kind), "hash", pl.lit(f"recurring_{kind}").alias(f"_{kind}")
             )
             parts = parts.join(flags, on=[kind, "hash"], how="left", maintain_order="left")

@@ -177,9 +177,10 @@ def _all_decisions(path: Path) -> pl.DataFrame:
 
 
 def _decisions(work: Path, phase: str, part: int) -> pl.DataFrame:
-    """A phase's decisions for one part (a rewriting phase's table applies to every part)."""
+    """A phase's decisions for one part: its rows of that part, and rows without a part (which
+    hold in every part: a rewriting phase's rules)."""
     table = _all_decisions(decisions_file(work, phase))
-    return table.filter(pl.col(PART) == part) if PART in table.columns else table
+    return table.filter((pl.col(PART) == part) | pl.col(PART).is_null()) if PART in table.columns else table
 
 
 class LocalEngine:
