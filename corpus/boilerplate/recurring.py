@@ -176,8 +176,9 @@ class RecurringFurniture:
         rows = decisions.filter(pl.col(DOC).is_not_null())[DOC].unique().sort()
         if rows.len() == 0 or batch.height == 0:
             return batch
-        if int(rows.max()) >= batch.height:  # type: ignore[arg-type]
-            raise LedgerError(f"recurring: decision names row {rows.max()} of a batch of {batch.height}")
+        last = int(rows[-1])
+        if last >= batch.height:
+            raise LedgerError(f"recurring: decision names row {last} of a batch of {batch.height}")
         edited = self._strip(batch[rows.to_numpy()], decisions.filter(pl.col("kind").is_not_null()))
         done = edited.select("text", "furniture").with_columns(rows.alias("_at"))
         out = batch.with_row_index("_at").join(

@@ -102,6 +102,10 @@ def _initialise(context: Context) -> None:
     _CONTEXT = context
 
 
+def _ready() -> None:
+    """Nothing: submitted to a new pool so that its processes start."""
+
+
 def run_unit(unit: Unit) -> str:
     """Run one unit in this process (a pool worker, or the build's own process)."""
     context = _CONTEXT
@@ -212,6 +216,7 @@ class LocalEngine:
         counts: Counts = {"read": StepCount()}
         finished = Finished()
         for index, step in enumerate(passes):
+            self._warm(context)
             if index == 0:
                 tasks = plan_reads(plan.loaded, limits, input_bytes)
                 units = [Unit(0, f"t{task.index:06d}", task) for task in tasks]
@@ -222,6 +227,8 @@ class LocalEngine:
                 _check_columns(plan, tasks, finished)
                 rows_read = finished.rows_read
             add_counts(counts, finished.counts)
+            if index + 1 < len(passes):
+                self._warm(context)
             self._decide(context, index, step, finished, counts)
         counts["read"].rows_in = rows_read
         pending = [phase.name for phase in passes[-1].phases]
@@ -254,12 +261,8 @@ class LocalEngine:
             for unit in units:
                 done(run_unit(unit))
             return
-        # A pool per pass: workers kept across passes would save ~1 s of start-up a pass but hold
-        # their allocators' high-water mark from the earlier pass (+250 MiB at 100k documents).
-        spawn = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(
-            self.workers, mp_context=spawn, initializer=_initialise, initargs=(context,)
-        )
+        pool = self.pool or self._pool(context)
+        self.pool = None
         try:
             pending: set[Future[str]] = {pool.submit(run_unit, unit) for unit in units}
             while pending:
@@ -272,6 +275,24 @@ class LocalEngine:
             ) from exc
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _warm(self, context: Context) -> None:
+        """Start the next pass's workers now, so they start up while this process plans the reads or
+        decides a phase (their start-up, ~1 s each, otherwise delays every pass)."""
+        if self.workers > 1 and self.pool is None:
+            self.pool = self._pool(context)
+
+    def _pool(self, context: Context) -> ProcessPoolExecutor:
+        """A pool for one pass, its processes started. A pool per pass: workers kept across passes
+        would hold their allocators' high-water mark from the earlier pass (+250 MiB at 100k
+        documents)."""
+        spawn = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(
+            self.workers, mp_context=spawn, initializer=_initialise, initargs=(context,)
+        )
+        for _ in range(self.workers):  # a submit starts a process while none is idle
+            pool.submit(_ready)
+        return pool
 
     def _store(
         self, work: Path, step: int, parts: list[str], phase: str, gone: pl.DataFrame | None

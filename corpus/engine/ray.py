@@ -145,6 +145,9 @@ class RayEngine(LocalEngine):
         context.enable_progress_bars = False  # the build draws its own
         logging.getLogger("ray.data").setLevel(logging.WARNING)
 
+    def _warm(self, context: Context) -> None:
+        """Nothing to start ahead: the cluster's workers outlive passes."""
+
     def _stop(self) -> None:
         if self.started:
             _ray().shutdown()
