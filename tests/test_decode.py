@@ -1,13 +1,17 @@
-"""Choosing between Windows-1256 and Windows-1252 for files that are not UTF-8."""
+"""Telling UTF-8 files from others, and choosing between Windows-1256 and Windows-1252 for files
+that are not UTF-8."""
 
 from __future__ import annotations
 
 import csv
+import itertools
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from corpus.sources.decode import decode
+from corpus.sources.decode import Utf8Check, decode
 
 ORDERS = [["cp1256", "cp1252"], ["cp1252", "cp1256"]]
 
@@ -77,3 +81,46 @@ def test_real_french_articles_saved_as_cp1252_are_cp1252(shared_data: Path, cand
     telling = [raw for raw in encodable if raw.decode("cp1252") != raw.decode("cp1256")]
     assert len(telling) > 50
     assert [raw[:60] for raw in encodable if misread(raw, "cp1252", candidates)] == []
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _checked(data: bytes, cuts: list[int]) -> bool:
+    check = Utf8Check()
+    for low, high in itertools.pairwise([0, *sorted(c % (len(data) + 1) for c in cuts), len(data)]):
+        check.feed(data[low:high])
+    return check.done()
+
+
+# Valid text cut inside its characters, and what Python's strict codec refuses: a surrogate, an
+# overlong form, a code point above U+10FFFF, a lone continuation byte, a character cut at the end.
+BYTES = st.one_of(
+    st.text().map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.binary(),
+    st.lists(
+        st.sampled_from(
+            [
+                b"a",
+                "é".encode(),
+                "ش".encode(),
+                "😀".encode(),
+                b"\xed\xa0\x80",
+                b"\xc0\xaf",
+                b"\xf4\x90\x80\x80",
+                b"\x80",
+                b"\xe2\x82",
+            ]
+        )
+    ).map(b"".join),
+)
+
+
+@given(BYTES, st.lists(st.integers(min_value=0), max_size=6))
+def test_the_block_by_block_utf8_check_agrees_with_the_strict_codec(data: bytes, cuts: list[int]) -> None:
+    assert _checked(data, cuts) is _utf8(data)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from corpus.config import LoadedConfig, SourceConfig
 from corpus.errors import SourceError
-from corpus.sources.decode import UTF8, best_legacy, byte_counts, reads_as_legacy
+from corpus.sources.decode import UTF8, Utf8Check, best_legacy, byte_counts, reads_as_legacy
 from corpus.sources.paths import BLOCK_BYTES, blocks, is_gzip, list_files, relative_name
 
 # Bytes of a file sampled to choose its legacy code page (the choice scores misplaced letters).
@@ -119,11 +119,10 @@ def scan_lines(path: Path, name: str, source: SourceConfig, range_bytes: int) ->
         yield FilePart(path, name, encoding=_scan_encoding(path, source.encodings))
         return
     ranges: list[tuple[int, int | None, int]] = []
-    strict, utf8 = codecs.getincrementaldecoder(UTF8)("strict"), True
+    check = Utf8Check()
     start, line, breaks, offset, after_cr = 0, 1, 0, 0, False
     for block in blocks(path):
-        if utf8:
-            utf8 = _decodes(strict, block)
+        check.feed(block)
         cut = 0
         while (earliest := start + range_bytes - 1 - offset) < len(block):
             position = block.find(b"\n", max(earliest, cut))
@@ -139,18 +138,9 @@ def scan_lines(path: Path, name: str, source: SourceConfig, range_bytes: int) ->
         offset += len(block)
     if offset > start or start == 0:
         ranges.append((start, None, line))
-    utf8 = utf8 and _decodes(strict, b"", final=True)
-    encoding = UTF8 if utf8 else _scan_encoding(path, source.encodings)
+    encoding = UTF8 if check.done() else _scan_encoding(path, source.encodings)
     for begin, end_, first in ranges:
         yield FilePart(path, name, begin, end_, first, encoding)
-
-
-def _decodes(decoder: codecs.IncrementalDecoder, block: bytes, final: bool = False) -> bool:
-    try:
-        decoder.decode(block, final=final)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _breaks(data: bytes, after_cr: bool) -> int:
