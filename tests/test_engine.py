@@ -18,6 +18,7 @@ import yaml
 from corpus.build import Options, build
 from corpus.config import load_config
 from corpus.engine.batch import schedule
+from corpus.engine.local import LocalEngine
 from corpus.engine.work import work_folder
 from corpus.pipeline import plan
 from corpus.step import Map
@@ -50,6 +51,29 @@ def test_batch_size_does_not_change_a_byte(reference: dict[str, bytes], tmp_path
     files = release_files(summary.path)
     assert sorted(files) == sorted(reference)
     assert [name for name in files if files[name] != reference[name]] == []
+
+
+@pytest.mark.parametrize("sources", [1, 2])
+def test_worker_pools_start_only_for_passes_of_several_units(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sources: int
+) -> None:
+    # Workers start ahead of a pass (while this process plans or decides), but only for a pass of
+    # several units: one unit runs in this process, and an idle pool would cost its start-up.
+    pools, units = [], []
+    pool, execute = LocalEngine._pool, LocalEngine._execute
+    monkeypatch.setattr(LocalEngine, "_pool", lambda self, context: pools.append(1) or pool(self, context))
+    monkeypatch.setattr(
+        LocalEngine,
+        "_execute",
+        lambda self, c, todo, done: units.append(len(todo)) or execute(self, c, todo, done),
+    )
+    path = sample_config(tmp_path / "cfg")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["sources"] = raw["sources"][-sources:]  # the JSONL articles alone are one read task
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    build(path, tmp_path / "out", Options(workers=2))
+    assert len(pools) == sum(n > 1 for n in units)
+    assert units == ([1, 1] if sources == 1 else [2, 2])
 
 
 def test_the_plan_runs_in_three_passes_around_its_phases() -> None:

@@ -55,6 +55,7 @@ from corpus.engine.work import (
 from corpus.errors import CorpusError
 from corpus.pipeline import Plan
 from corpus.sources import Limits, ReadTask, check_mapped, plan_reads, read_task
+from corpus.sources.paths import list_files
 from corpus.step import DECISION, PART, ROW, Keys, Phase
 
 
@@ -100,6 +101,15 @@ _CONTEXT: Context | None = None
 def _initialise(context: Context) -> None:
     global _CONTEXT
     _CONTEXT = context
+
+
+def _input_size(plan: Plan) -> int:
+    """Bytes of every input file (a stat each; 0 when one is missing: planning the reads says so)."""
+    loaded = plan.loaded
+    try:
+        return sum(path.stat().st_size for s in loaded.config.sources for path in list_files(s, loaded.root))
+    except (OSError, CorpusError):
+        return 0
 
 
 def _ready() -> None:
@@ -216,7 +226,8 @@ class LocalEngine:
         counts: Counts = {"read": StepCount()}
         finished = Finished()
         for index, step in enumerate(passes):
-            self._warm(context)
+            if index == 0 and _input_size(plan) > input_bytes:  # more than one read task, surely
+                self._warm(context)
             if index == 0:
                 tasks = plan_reads(plan.loaded, limits, input_bytes)
                 units = [Unit(0, f"t{task.index:06d}", task) for task in tasks]
@@ -227,7 +238,7 @@ class LocalEngine:
                 _check_columns(plan, tasks, finished)
                 rows_read = finished.rows_read
             add_counts(counts, finished.counts)
-            if index + 1 < len(passes):
+            if index + 1 < len(passes) and len(finished.parts) > 1:
                 self._warm(context)
             self._decide(context, index, step, finished, counts)
         counts["read"].rows_in = rows_read
@@ -278,7 +289,8 @@ class LocalEngine:
 
     def _warm(self, context: Context) -> None:
         """Start the next pass's workers now, so they start up while this process plans the reads or
-        decides a phase (their start-up, ~1 s each, otherwise delays every pass)."""
+        decides a phase (their start-up, ~1 s each, otherwise delays every pass). Only for a pass
+        of several units: one unit runs in this process."""
         if self.workers > 1 and self.pool is None:
             self.pool = self._pool(context)
 
