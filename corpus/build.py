@@ -5,6 +5,7 @@ A handful of verbs in order, like a methods section: load, plan, fingerprint, ru
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -205,6 +206,16 @@ def input_fingerprints(loaded: LoadedConfig) -> list[dict[str, Any]]:
     ]
 
 
+def code_sha256() -> str:
+    """One sha256 of this package's Python files: work left by other code (a checkout or install
+    changed between a killed build and its rerun, same version number) is redone, not mixed in."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def fingerprint(loaded: LoadedConfig, inputs: list[dict[str, Any]]) -> dict[str, Any]:
     """What finished work depends on: this corpus, the whole config (batch limits cut the parts),
     the inputs' bytes and the libraries that shape them."""
@@ -212,6 +223,7 @@ def fingerprint(loaded: LoadedConfig, inputs: list[dict[str, Any]]) -> dict[str,
         "corpus": __version__,
         "config": loaded.config.model_dump(mode="json"),
         "inputs": inputs,
+        "code": code_sha256(),
         "libraries": {name: package_version(name) for name in SHAPING_LIBRARIES},
         "language_model": model_sha256(),
         "language_weights": weights_sha256(),

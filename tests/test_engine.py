@@ -137,6 +137,16 @@ def test_a_killed_build_resumes_to_the_same_bytes(reference: dict[str, bytes], t
     assert [name for name in files if files.get(name) != reference.get(name)] == []
 
 
+def test_work_of_other_code_is_redone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = sample_config(tmp_path / "cfg")
+    kept = build(config, tmp_path / "out", Options(workers=1, keep_work=True))
+    before = done_markers(work_folder(kept.path))
+    monkeypatch.setattr("corpus.build.code_sha256", lambda: "0" * 64)  # as if the package changed
+    again = build(config, tmp_path / "out", Options(workers=1, keep_work=True))
+    assert again.status == "unchanged"
+    assert all(done_markers(work_folder(again.path))[p] != t for p, t in before.items())  # redone
+
+
 def test_changed_input_or_fresh_discards_earlier_work(tmp_path: Path) -> None:
     config = sample_config(tmp_path / "cfg")
     kept = build(config, tmp_path / "out", Options(workers=1, keep_work=True))
