@@ -184,11 +184,10 @@ class RecurringFurniture:
         out = batch.with_row_index("_at").join(
             done, on="_at", how="left", maintain_order="left", suffix="_new"
         )
+        named = pl.col("_at").is_in(rows.implode())  # a rebuilt text may be null: no coalesce
         return out.with_columns(
-            text=pl.when(pl.col("_at").is_in(rows.implode())).then("text_new").otherwise("text"),
-            furniture=pl.when(pl.col("_at").is_in(rows.implode()))
-            .then("furniture_new")
-            .otherwise("furniture"),
+            text=pl.when(named).then("text_new").otherwise("text"),
+            furniture=pl.when(named).then("furniture_new").otherwise("furniture"),
         ).drop("_at", "text_new", "furniture_new")
 
     def _strip(self, batch: pl.DataFrame, flagged: pl.DataFrame) -> pl.DataFrame:

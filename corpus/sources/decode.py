@@ -24,6 +24,9 @@ import codecs
 import re
 from dataclasses import dataclass
 
+import numpy as np
+import pyarrow as pa
+
 from corpus.errors import SourceError
 
 _ARABIC = "\u0621-\u063a\u0641-\u064a\u066e-\u06d3\u06fa-\u06ff"
@@ -112,8 +115,8 @@ def best_legacy(data: bytes, candidates: list[str]) -> Decoded | None:
 
 class Utf8Check:
     """Whether bytes fed block by block are all valid UTF-8, checked by Arrow's validation: no
-    decoded copy is made, which takes half the time of a strict decode (0.41 against 1.05 s for a
-    330 MB JSONL file). A character cut by a block's end is completed by the next block."""
+    decoded copy is made (planning the reads of a 330 MB JSONL file: 0.59-0.65 s, against 1.24 s
+    with a strict incremental decode). A character cut by a block's end is completed by the next."""
 
     def __init__(self) -> None:
         self.valid, self.carry = True, b""
@@ -145,9 +148,6 @@ def _complete(data: bytes) -> int:
 def _valid_utf8(data: bytes, end: int) -> bool:
     """Whether `data[:end]` is valid UTF-8 (as Python's strict codec has it: no surrogates, no
     overlong forms, nothing above U+10FFFF)."""
-    import numpy as np  # here: only the planning of reads needs these, not every worker
-    import pyarrow as pa
-
     offsets = pa.py_buffer(np.array([0, end], dtype=np.int64))
     try:
         pa.LargeStringArray.from_buffers(1, offsets, pa.py_buffer(data)).validate(full=True)
