@@ -10,10 +10,11 @@
   returns a table its own `apply` joins into each batch (each batch gets the rows with its `_part`
   and the rows without one, which hold everywhere).
 
-The corpus-wide group-bys inside a decision (segments by hash, documents by LSH bucket, edges by
-node, candidates by connected component) go through the `KeyStore` as a `Gather` or a `regroup`,
-so an engine decides where they run: the local engine in its own process, the Ray engine as a
-shuffle on the cluster. The phase says what is grouped and what is done per group, never where.
+The corpus-wide group-bys inside a decision (segments by hash, scrapes by URL, documents by text
+hash and by LSH bucket, edges by node, candidates by connected component) go through the
+`KeyStore` as a `Gather` or a `regroup`, so an engine decides where they run: the local engine in
+its own process, the Ray engine as a shuffle on the cluster. The phase says what is grouped and
+what is done per group, never where.
 
 An engine (`corpus.engine`) runs steps without knowing what they do.
 """
@@ -102,7 +103,8 @@ class KeyStore(Protocol):
         ...
 
     def part_keys(self, part: int, partition: int | None = None) -> pl.DataFrame:
-        """One part's key rows (without `_part`); of one partition when given (empty if none)."""
+        """One part's key rows (without `_part`) that earlier phases of the pass left; of one
+        partition when given (empty if none)."""
         ...
 
     def part_array(self, name: str, part: int) -> np.ndarray:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
+from pathlib import Path
 
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from corpus.build import build
 from corpus.config import DedupConfig
 from corpus.dedup import (
     ExactDuplicates,
@@ -18,8 +21,9 @@ from corpus.dedup import (
     remove_near,
     remove_rescrapes,
 )
-from corpus.engine.memory import run_steps
-from tests.helpers import UTC, frame
+from corpus.engine.batch import apply_removals, start, take_keys
+from corpus.engine.memory import MemoryStore, run_steps
+from tests.helpers import CONFIGS, UTC, frame
 
 SECTION = DedupConfig()
 VOCABULARY_LINES = (
@@ -183,6 +187,75 @@ def test_exact_scope_language_versus_all() -> None:
     everything = remove_exact(rows, DedupConfig(scope="all"))
     assert everything["removed_reason"].null_count() == 1
     assert everything["removed_reason"].drop_nulls().to_list() == ["exact_duplicate"]
+
+
+class FramelessStore(MemoryStore):
+    """A key store that refuses to hand over every key row at once."""
+
+    def frame(self, columns: list[str] | None = None) -> pl.DataFrame:
+        raise AssertionError("read every key row in one process")
+
+
+def test_exact_duplicates_are_decided_slice_by_slice(tmp_path: Path) -> None:
+    """The decision gathers one slice of text hashes at a time (what Ray runs as a shuffle): it
+    never asks for all key rows, and gives what the in-memory phase gives."""
+    texts = [f"Dépêche numéro {n % 7} du jour" for n in range(40)]
+    rows = start(frame(id=[f"{n:02d}" for n in range(40)], text=texts, language=["fr"] * 40))
+    phase = ExactDuplicates(SECTION)
+    decided = phase.decide(FramelessStore(take_keys(rows, phase, {}), rows, tmp_path))
+    assert decided["_row"].to_list() == [n for n in range(40) if n >= 7]
+    assert decided["dup_of"].to_list() == [f"{n % 7:02d}" for n in range(7, 40)]
+    assert outcome(remove_exact(rows, SECTION)) == outcome(apply_removals(rows, phase.name, decided))
+
+
+def rescraped_copies(folder: Path) -> Path:
+    """A config over three copies of one text: two scrapes of one URL (the first one older and
+    published earliest) and a reprint under another URL."""
+    text = "Le port de Tanger Med a traité un volume record de conteneurs cette année, selon l'autorité."
+    records = [
+        {
+            "url": "https://example.ma/a",
+            "scraped": "2024-03-01T08:00:00Z",
+            "date": "2024-02-01",
+            "text": text,
+        },
+        {
+            "url": "https://example.ma/a",
+            "scraped": "2024-03-05T08:00:00Z",
+            "date": "2024-02-02",
+            "text": text,
+        },
+        {
+            "url": "https://example.ma/b",
+            "scraped": "2024-03-02T08:00:00Z",
+            "date": "2024-02-03",
+            "text": text,
+        },
+    ]
+    (folder / "news.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    config = folder / "config.yaml"
+    config.write_text(
+        "name: t\nversion: 0.1.0\nsources:\n  - {name: s, kind: jsonl, path: news.jsonl,\n"
+        "     columns: {url: url, text: text, published: date, scraped_at: scraped}}\n"
+        f"boilerplate: {{patterns: {CONFIGS / 'boilerplate.yaml'}}}\n"
+        f"metadata: {{outlets: {CONFIGS / 'outlets.yaml'}}}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def check_rescraped_copies(release: Path) -> None:
+    """The older scrape goes as a re-scrape; exact duplicates, decided in the same pass, must not
+    keep it for the other copies (then all three would be gone): the newer scrape stays."""
+    kept = pl.read_parquet(release / "data" / "**" / "*.parquet")
+    removed = pl.read_parquet(release / "removed" / "*.parquet").sort("source_line")
+    assert kept["source_line"].to_list() == [2]
+    assert removed.select("source_line", "removed_reason").rows() == [(1, "rescrape"), (3, "exact_duplicate")]
+    assert removed["dup_of"].to_list() == kept["id"].to_list() * 2
+
+
+def test_exact_duplicates_skip_rows_a_rescrape_removed(tmp_path: Path) -> None:
+    check_rescraped_copies(build(rescraped_copies(tmp_path), tmp_path / "out").path)
 
 
 # Near duplicates.

@@ -23,7 +23,9 @@ from corpus.engine.ray_shuffle import RayStore
 from corpus.engine.work import work_folder
 from corpus.errors import CorpusError
 from corpus.step import Gather
+from tests.conftest import relative_to
 from tests.helpers import release_files
+from tests.test_dedup import check_rescraped_copies, rescraped_copies
 from tests.test_engine import sample_config
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
@@ -73,7 +75,8 @@ def test_ray_writes_the_same_bytes_as_the_local_engine(
 def test_phases_group_on_the_cluster_with_components_in_rounds(
     local_release: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Recurring furniture and candidate pairs gathered by Ray shuffles, connected components in
+    """Recurring furniture, re-scrapes, exact duplicates (without the row the re-scrape phase
+    removed) and candidate pairs gathered by Ray shuffles, connected components in
     rounds of Ray regroups (the driver switch forced to 0 edges), stars per component group on
     Ray: the same bytes as the local engine."""
     shuffles: list[str] = []
@@ -93,9 +96,42 @@ def test_phases_group_on_the_cluster_with_components_in_rounds(
     config = sample_config(tmp_path / "cfg", batch_rows=3)
     files = release_files(build(config, tmp_path / "out", Options(engine="ray", workers=2)).path)
     assert [name for name in files if files[name] != local_release[name]] == []
-    assert shuffles[:2] == ["gather recurring", "gather near_dedup"]
+    assert shuffles[:4] == ["gather recurring", "gather rescrape", "gather exact_dedup", "gather near_dedup"]
     assert "regroup near_dedup by node" in shuffles  # component rounds
     assert shuffles[-1] == "regroup near_dedup by _component"  # stars
+
+
+def test_exact_duplicates_on_ray_skip_rows_a_rescrape_removed(tmp_path: Path) -> None:
+    """The cluster's tasks read the keys without the rows the re-scrape phase removed."""
+    release = build(rescraped_copies(tmp_path), tmp_path / "out", Options(engine="ray", workers=2)).path
+    check_rescraped_copies(release)
+
+
+@pytest.mark.realdata
+def test_a_build_against_an_earlier_release_is_the_same_on_ray(
+    tmp_path: Path, real_config_writer: Any
+) -> None:
+    """The earlier release's rows join each gather as one more part (re-scrapes, exact and near
+    duplicates): data and removed rows as the local engine writes them."""
+    scrapes = "fr-financial-ma/scrapes"
+    first = real_config_writer(tmp_path / "a", {"fr-financial": f"{scrapes}/0[1-8]_*.csv"}, name="fin")
+    earlier = build(first, tmp_path / "out").path
+    written = {}
+    for engine in ("local", "ray"):
+        folder = tmp_path / engine
+        folder.mkdir()
+        against = {"dedup": {"against": relative_to(earlier, folder)}}
+        later = real_config_writer(
+            folder, {"fr-financial": f"{scrapes}/09_*.csv"}, name="fin", version="0.2.0", extra=against
+        )
+        release = build(later, tmp_path / f"out-{engine}", Options(engine=engine, workers=2)).path
+        written[engine] = {
+            k: v for k, v in release_files(release).items() if k.startswith(("data/", "removed/"))
+        }
+    assert written["ray"] == written["local"]
+    removed = pl.read_parquet(tmp_path / "out-local" / "fin" / "v0.2.0" / "removed" / "*.parquet")
+    matched = removed.filter(pl.col("dup_release").is_not_null())["removed_reason"].unique().sort()
+    assert matched.to_list() == ["exact_duplicate", "rescrape"]
 
 
 def test_component_rounds_on_ray_buckets_match_components_here(tmp_path: Path) -> None:

@@ -8,6 +8,12 @@ over the rows the previous ones left.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import xxhash
@@ -18,7 +24,7 @@ from corpus.dedup.near import near_duplicates
 from corpus.dedup.normalise import PRIORITY, matching_text, priority_columns, survivor_order
 from corpus.dedup.signatures import signatures
 from corpus.dedup.store import Earlier, EarlierRelease
-from corpus.step import DECISION, PART, ROW, Keys, KeyStore
+from corpus.step import DECISION, PART, ROW, Gather, Keys, KeyStore
 
 # Texts normalised at a time: 4k news articles are ~13 MB of text, a few copies while normalised.
 NORMALISE_DOCS = 4_096
@@ -98,7 +104,9 @@ class DedupPhase:
 
 class Rescrapes(DedupPhase):
     """Keep one row per (canonical URL, key): the newest scrape by default; a URL an earlier
-    release holds stays as released there, and new scrapes of it are its re-scrapes."""
+    release holds stays as released there, and new scrapes of it are its re-scrapes.
+
+    Decided as a gather by (URL, key) (see `gathered`)."""
 
     name = "rescrape"
 
@@ -106,35 +114,52 @@ class Rescrapes(DedupPhase):
         return Keys(batch.select("url", "key", "id", "scraped_at", "source_file", "source_line"))
 
     def decide(self, store: KeyStore) -> pl.DataFrame:
-        rows = store.frame()
-        newest = self.section.rescrape_keep == "newest"
-        order = [pl.col("scraped_at").fill_null(NEVER_SCRAPED), "source_file", "source_line"]
-        ranked = rows.with_columns(
-            _rank=pl.struct(order).rank("ordinal", descending=newest).over("url", "key")
-        )
-        ranked = ranked.with_columns(
-            keeper=pl.col("id").filter(pl.col("_rank") == 1).first().over("url", "key")
-        )
-        gone = ranked.filter(pl.col("url").is_not_null() & (pl.col("_rank") > 1))
-        gone = gone.select(PART, ROW, "keeper", similarity=pl.lit(1.0), from_earlier=pl.lit(False))
+        old = None
         if self.earlier is not None:
-            released = (
-                self.earlier.rows.filter(pl.col("url").is_not_null())
-                .select("url", "key", keeper="id")
-                .unique(["url", "key"], keep="first")
+            old = self.earlier.rows.filter(pl.col("url").is_not_null()).select("url", "key", "id")
+            old = old.with_columns(
+                pl.lit(None, pl.Datetime("us", "UTC")).alias("scraped_at"),
+                pl.lit(None, pl.String).alias("source_file"),
+                pl.lit(None, pl.Int64).alias("source_line"),
             )
-            kept = rows.join(gone.select(PART, ROW), on=[PART, ROW], how="anti")
-            found = kept.join(
-                released, on=["url", "key"], how="inner", nulls_equal=True, maintain_order="left"
-            )
-            found = found.select(PART, ROW, "keeper", similarity=pl.lit(1.0), from_earlier=pl.lit(True))
-            gone = pl.concat([gone, found])
-        return decisions(gone, "rescrape", self.version)
+        columns = ("url", "key", "id", "scraped_at", "source_file", "source_line")
+        newest = self.section.rescrape_keep == "newest"
+        run = partial(older_scrapes, newest=newest)
+        found = gathered(store, columns, ("url", "key"), run, old, with_url)
+        return decisions(found, "rescrape", self.version)
+
+
+def with_url(keys: pl.DataFrame) -> pl.DataFrame:
+    """Key rows with a URL (the others are never re-scrapes)."""
+    return keys.filter(pl.col("url").is_not_null())
+
+
+def older_scrapes(rows: pl.DataFrame, newest: bool) -> pl.DataFrame:
+    """Rows of a gathering that are not the scrape kept for their (URL, key), and rows whose
+    (URL, key) an earlier release holds (`_earlier` rows, in that release's order)."""
+    current = rows.filter(pl.col("_earlier").not_())
+    order = [pl.col("scraped_at").fill_null(NEVER_SCRAPED), "source_file", "source_line"]
+    ranked = current.with_columns(
+        _rank=pl.struct(order).rank("ordinal", descending=newest).over("url", "key")
+    )
+    ranked = ranked.with_columns(keeper=pl.col("id").filter(pl.col("_rank") == 1).first().over("url", "key"))
+    gone = ranked.filter(pl.col("_rank") > 1)
+    gone = gone.select(PART, ROW, "keeper", from_earlier=pl.lit(False), similarity=pl.lit(1.0))
+    old = rows.filter(pl.col("_earlier"))
+    if old.height:
+        released = old.select("url", "key", keeper="id").unique(["url", "key"], keep="first")
+        kept = current.join(gone.select(PART, ROW), on=[PART, ROW], how="anti")
+        found = kept.join(released, on=["url", "key"], how="inner", nulls_equal=True, maintain_order="left")
+        found = found.select(PART, ROW, "keeper", from_earlier=pl.lit(True), similarity=pl.lit(1.0))
+        gone = pl.concat([gone, found])
+    return gone
 
 
 class ExactDuplicates(DedupPhase):
     """Keep one document per normalised text (within a language unless scope is `all`), the first
-    in survivor order; a text an earlier release holds keeps that release's document."""
+    in survivor order; a text an earlier release holds keeps that release's document.
+
+    Decided as a gather by text hash (and language) (see `gathered`)."""
 
     name = "exact_dedup"
 
@@ -146,28 +171,81 @@ class ExactDuplicates(DedupPhase):
 
     def decide(self, store: KeyStore) -> pl.DataFrame:
         scope = [] if self.section.scope == "all" else ["language"]
-        keys = store.frame().with_columns(_earlier=pl.lit(False))
+        old = None
         if self.earlier is not None:
-            old = self.earlier.rows.select(
-                pl.lit(None, pl.UInt32).alias(PART),
-                pl.lit(None, pl.UInt32).alias(ROW),
-                *scope,
-                pl.col("matching_hash").alias("_hash"),
-                pl.lit(True).alias("_earlier"),
-                *PRIORITY,
+            old = self.earlier.rows.select(*scope, pl.col("matching_hash").alias("_hash"), *PRIORITY)
+        groups = ("_hash", *scope)
+        run = partial(first_of_each_text, groups=groups, priority=self.section.outlet_priority)
+        found = gathered(store, (*scope, "_hash", *PRIORITY), groups, run, old)
+        return decisions(found, "exact_duplicate", self.version)
+
+
+def first_of_each_text(rows: pl.DataFrame, groups: tuple[str, ...], priority: list[str]) -> pl.DataFrame:
+    """Rows of a gathering that are not the first of their group (text hash, and language) in
+    survivor order, an earlier release's rows first."""
+    ordered = rows.sort([pl.col("_earlier").not_(), *survivor_order(priority), PART, ROW])
+    over = list(groups)
+    gone = ordered.with_columns(
+        keeper=pl.col("id").first().over(over),
+        from_earlier=pl.col("_earlier").first().over(over),
+        position=pl.int_range(pl.len()).over(over),
+    ).filter(pl.col(PART).is_not_null() & (pl.col("position") > 0))
+    return gone.select(PART, ROW, "keeper", "from_earlier", similarity=pl.lit(1.0))
+
+
+# Columns of the rows a re-scrape or exact-duplicate gathering removes.
+GATHERED_GONE = {
+    PART: pl.UInt32,
+    ROW: pl.UInt32,
+    "keeper": pl.String,
+    "from_earlier": pl.Boolean,
+    "similarity": pl.Float64,
+}
+
+
+def gathered(
+    store: KeyStore,
+    columns: tuple[str, ...],
+    by: tuple[str, ...],
+    run: Callable[[pl.DataFrame], pl.DataFrame],
+    earlier: pl.DataFrame | None,
+    keep: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+) -> pl.DataFrame:
+    """`run` over the live key rows (`columns`, `_part`, `_row`, `_earlier`) of every part, and
+    an earlier release's rows (`columns`) as one more part, gathered by `by`: rows with equal `by`
+    meet in one call. One slice: the local engine holds these narrow keys at once (as before, about
+    130 bytes a document), Ray spreads them over buckets of the cluster; no driver reads them."""
+    with tempfile.TemporaryDirectory(dir=store.scratch()) as scratch:
+        path = None
+        if earlier is not None:
+            path = Path(scratch) / "earlier.parquet"
+            earlier.write_parquet(path)
+        rows = GatheredRows((PART, ROW, *columns, "_earlier"), path, keep)
+        parts = store.part_count() + (path is not None)
+        found = store.gather(Gather(parts, 1, by, rows, run))
+    return found if found.width else pl.DataFrame(schema=GATHERED_GONE)
+
+
+@dataclass(frozen=True)
+class GatheredRows:
+    """A gather's rows: one part's live keys (those `keep` keeps), or, after the parts, the
+    earlier release's rows (read from a file in the shared scratch folder), as `columns`."""
+
+    columns: tuple[str, ...]
+    earlier: Path | None
+    keep: Callable[[pl.DataFrame], pl.DataFrame] | None
+
+    def __call__(self, store: KeyStore, part: int, number: int) -> pl.DataFrame:
+        if part < store.part_count():
+            keys = store.part_keys(part)
+            keys = self.keep(keys) if self.keep is not None else keys
+            rows = keys.with_columns(pl.lit(part, pl.UInt32).alias(PART), _earlier=pl.lit(False))
+        else:
+            assert self.earlier is not None
+            rows = pl.read_parquet(self.earlier).with_columns(
+                pl.lit(None, pl.UInt32).alias(PART), pl.lit(None, pl.UInt32).alias(ROW), _earlier=pl.lit(True)
             )
-            keys = pl.concat([keys.select(old.columns), old], how="vertical_relaxed")
-        groups = ["_hash", *scope]
-        keys = keys.sort(
-            [pl.col("_earlier").not_(), *survivor_order(self.section.outlet_priority), PART, ROW]
-        )
-        gone = keys.with_columns(
-            keeper=pl.col("id").first().over(groups),
-            from_earlier=pl.col("_earlier").first().over(groups),
-            position=pl.int_range(pl.len()).over(groups),
-        ).filter(pl.col(PART).is_not_null() & (pl.col("position") > 0))
-        gone = gone.with_columns(similarity=pl.lit(1.0))
-        return decisions(gone, "exact_duplicate", self.version)
+        return rows.select(self.columns)
 
 
 class NearDuplicates(DedupPhase):

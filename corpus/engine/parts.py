@@ -85,11 +85,18 @@ class LocalStore(InProcess):
     def part_keys(self, part: int, partition: int | None = None) -> pl.DataFrame:
         path = keys_file(self.work, self.step, self.parts[part], self.phase)
         if partition is None:
-            return pl.read_parquet(path)
+            return self._live(pl.read_parquet(path), part)
         found = read_partition(path, partition)
         if found is None:  # no rows of that partition: none, with the file's columns
             found = pl.DataFrame(schema=pl.read_parquet_schema(path)).drop("_partition")
-        return found
+        return self._live(found, part)
+
+    def _live(self, keys: pl.DataFrame, part: int) -> pl.DataFrame:
+        """A part's key rows without those an earlier phase of the pass removed."""
+        if self.gone is None or ROW not in keys.columns:
+            return keys
+        removed = self.gone.filter(pl.col(PART) == part).select(ROW)
+        return keys.join(removed, on=ROW, how="anti", maintain_order="left") if removed.height else keys
 
     def part_array(self, name: str, part: int) -> np.ndarray:
         return read_array(array_file(self.work, self.step, self.parts[part], self.phase, name))

@@ -54,7 +54,8 @@ class RayStore(LocalStore):
 
         if work.parts == 0:
             return gather_here(self, work)
-        plain = LocalStore(self.work, self.step, self.parts, self.phase, None)  # what tasks need
+        # What tasks need: the work folder and the rows earlier phases removed (sent once a gather).
+        plain = LocalStore(self.work, self.step, self.parts, self.phase, self.gone)
         width = max(self.width, -(-work.parts // PARTS_PER_BUCKET))
         items = [{"part": p, "slice": s} for s in range(work.slices) for p in range(work.parts)]
         units = ray.data.from_items(items, override_num_blocks=min(len(items), UNITS_PER_BUCKET * width))
