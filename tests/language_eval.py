@@ -80,9 +80,13 @@ def article_windows(articles: pl.DataFrame) -> pl.DataFrame:
 
 
 def validation_set(data: Path) -> pl.DataFrame:
-    """`source`, `label`, `bucket`, `sample` of the validation fold: whole articles, sentences as
+    """`source`, `label`, `bucket`, `sample` of the validation fold (see `fold_set`)."""
+    return fold_set(labelled_items(data).filter(pl.col("fold") == VALIDATION))
+
+
+def fold_set(items: pl.DataFrame) -> pl.DataFrame:
+    """`source`, `label`, `bucket`, `sample` of the items of one fold: whole articles, sentences as
     they are, blocks of ten sentences joined, article lines, and windows cut from articles."""
-    items = labelled_items(data).filter(pl.col("fold") == VALIDATION)
     articles = items.filter(pl.col("text").str.len_chars() > 500)  # no sentence source has these
     sentences = items.filter(pl.col("text").str.len_chars() <= 500)
     joined = sentences.group_by("source", "label", "group", maintain_order=True).agg(

@@ -20,7 +20,7 @@ from corpus.config import LanguageConfig
 from corpus.language import detect_languages, weights_sha256
 from corpus.language import features as features_module
 from corpus.language.features import Hashing, bucket_counts, fold, mean_weights
-from corpus.language.model import MODEL_FILES, head_logits, load_model
+from corpus.language.model import MODEL_FILES, head_logits, lexicon_logits, load_model, short_shifts
 from corpus.language.train import fit, write_model
 from corpus.language.training_data import FOLDS, VALIDATION, fold_of, with_folds
 from corpus.language.windows import LENGTHS, SNAP, balanced, cut
@@ -179,6 +179,20 @@ def test_heads_tell_darija_from_msa_and_arabizi_from_french() -> None:
     latin = head_logits([ARABIZI, FRENCH], "latin")
     assert arabic[0] > 0 > arabic[1]
     assert latin[0] > 0 > latin[1]
+
+
+def test_short_arabic_texts_lose_a_shift_that_shrinks_to_nothing_with_length() -> None:
+    """Under the head's short_ngrams n-grams the logit loses short_shift x log(short_ngrams / n-grams)."""
+    head, hashing = load_model().heads["arabic"], load_model().hashing
+    texts = ["قال الوزير", MSA[:40], DARIJA, " ".join([MSA] * 4)]
+    means, counts = mean_weights(texts, head.weights, hashing)
+    unshifted = means + head.bias + head.prior * lexicon_logits(texts, "arabic")
+    lost = unshifted - head_logits(texts, "arabic")
+    assert head.short_shift > 0 and counts[0] < counts[1] < head.short_ngrams <= counts[3]
+    assert lost[0] > lost[1] > 0 and lost[3] == 0
+    assert lost == pytest.approx(head.short_shift * np.log(np.maximum(head.short_ngrams / counts, 1)))
+    assert short_shifts(counts, head.short_ngrams, 0.0).tolist() == [0.0] * 4
+    assert load_model().heads["latin"].short_shift == 0.0
 
 
 def test_darija_article_quoting_an_msa_official_is_darija_with_code_switching() -> None:

@@ -3,7 +3,8 @@
 Two heads share one featuriser (`features.py`): `arabic` tells Darija in Arabic script (`ary`)
 from MSA (`ar`), `latin` tells Darija in Latin letters (`ary_Latn`) from other Latin text. A
 head's logit is its bias, plus the mean weight of the text's features (so it does not grow with
-length), plus its hand lexicon's logit times a learnt weight (the lexicon as a feature).
+length), plus its hand lexicon's logit times a learnt weight (the lexicon as a feature), minus a
+shift for texts with few n-grams (`short_shifts`).
 Written here rather than taken from a library: scikit-learn or fastText training would add a
 dependency for 40 lines of numpy, their file formats are not byte-reproducible, and inference
 here is the same vectorised pass the featuriser already makes.
@@ -44,6 +45,8 @@ class Head:
     prior: float  # weight of the lexicon's logit
     positive: str
     negative: str
+    short_ngrams: int  # texts with fewer n-grams than this are pushed toward `negative` ...
+    short_shift: float  # ... by short_shift x log(short_ngrams / n-grams) (see short_shifts)
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,15 @@ def load_model() -> Model:
             weights = np.load(handle).astype(np.float32)
         hashing = Hashing(**{**meta["hashing"], "orders": tuple(meta["hashing"]["orders"])})
         heads = {
-            name: Head(weights[head["row"]], head["bias"], head["prior"], head["positive"], head["negative"])
+            name: Head(
+                weights[head["row"]],
+                head["bias"],
+                head["prior"],
+                head["positive"],
+                head["negative"],
+                head["short_ngrams"],
+                head["short_shift"],
+            )
             for name, head in meta["heads"].items()
         }
     except (OSError, KeyError, ValueError, IndexError, TypeError) as exc:
@@ -97,14 +108,26 @@ def lexicon_logits(texts: list[str], head: str, found: np.ndarray | None = None)
     return np.asarray(np.log(clipped / (1.0 - clipped)))
 
 
+def short_shifts(counts: np.ndarray, ngrams: int, shift: float) -> np.ndarray:
+    """What a text with `counts` n-grams loses from its logit: shift x log(ngrams / counts) under
+    `ngrams` n-grams, nothing at or above. The mean weight of a few n-grams strays far from the bias,
+    and the training windows balance the labels at every length, so the fit cannot learn that most
+    short Arabic text is MSA (train.SHORT_SHIFT has the figures)."""
+    if not shift:
+        return np.zeros(len(counts))
+    return np.asarray(shift * np.log(np.maximum(ngrams / np.maximum(counts, 1), 1.0)))
+
+
 def head_logits(texts: list[str], head: str, lexicon: np.ndarray | None = None) -> np.ndarray:
     """Each text's logit of the head's positive label: bias, mean n-gram weight, weighted lexicon
-    logit (`lexicon`: the head's lexicon probabilities, when already computed with another lexicon)."""
+    logit (`lexicon`: the head's lexicon probabilities, when already computed with another lexicon),
+    minus the short-text shift."""
     model = load_model()
     chosen = model.heads[head]
-    means, _ = mean_weights(texts, chosen.weights, model.hashing)
+    means, counts = mean_weights(texts, chosen.weights, model.hashing)
     prior = lexicon_logits(texts, head, lexicon) if chosen.prior else 0.0
-    return means + chosen.bias + chosen.prior * prior
+    shifts = short_shifts(counts, chosen.short_ngrams, chosen.short_shift)
+    return means + chosen.bias + chosen.prior * prior - shifts
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:

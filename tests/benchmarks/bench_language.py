@@ -30,12 +30,20 @@ import pytest
 from corpus.config import LanguageConfig
 from corpus.language import detect_languages, weights_sha256
 from corpus.language.lexicon import load_lexicon, probabilities
-from corpus.language.model import lexicon_logits
-from corpus.language.train import HEADS, fit_head, training_windows
+from corpus.language.model import lexicon_logits, short_shifts
+from corpus.language.train import HEADS, SHORT_NGRAMS, SHORT_SHIFT, fit_head, training_windows
 from corpus.language.training_data import FOLDS, VALIDATION, labelled_items
 from tests.benchmarks.conftest import ROOT, make_corpus, print_table
 from tests.conftest import SHARED_DATA, SHARED_DATA_ABSENT
-from tests.language_eval import BUCKETS, OWN, development_set, moroccan_news, own_samples, validation_set
+from tests.language_eval import (
+    BUCKETS,
+    OWN,
+    development_set,
+    fold_set,
+    moroccan_news,
+    own_samples,
+    validation_set,
+)
 
 SPEED_DOCS = 5000
 DOC_CHARS = 1000
@@ -191,14 +199,26 @@ def test_development_data(development: pl.DataFrame) -> None:
 
 
 def test_cross_validation_and_leave_one_source_out(data: Path) -> None:
-    """Each training fold scored by heads fit on the other three; then each MSA source scored by an
+    """Each training fold scored by heads fit on the other three, and the `arabic` head's folds by
+    length bucket, with and without the short-text shift; then each MSA source scored by an
     `arabic` head fit without it (does the model call a style it never saw MSA in Darija?)."""
     items = labelled_items(data).filter(pl.col("fold") != VALIDATION)
     training = set(range(FOLDS)) - {VALIDATION}
-    rows = []
+    rows, by_length = [], []
     for head, (positive, _, labels) in HEADS.items():
         for fold in sorted(training):
             fitted = fit_head(items, head, training - {fold})
+            if head == "arabic":
+                held = fold_set(items.filter((pl.col("fold") == fold) & pl.col("label").is_in(labels)))
+                texts = held["sample"].to_list()
+                by_length.append(
+                    held.select(
+                        "bucket",
+                        truth=pl.col("label") == positive,
+                        shifted=pl.Series(_logits(fitted, head, texts) > 0),
+                        unshifted=pl.Series(_logits(fitted, head, texts, shift=False) > 0),
+                    )
+                )
             windows = training_windows(items, head, {fold})
             found = _logits(fitted, head, windows["text"].to_list()) > 0
             held = items.filter((pl.col("fold") == fold) & pl.col("label").is_in(labels))
@@ -217,6 +237,30 @@ def test_cross_validation_and_leave_one_source_out(data: Path) -> None:
         ["head", "held-out fold", "window accuracy", "items F1 of ary/ary_Latn"],
         rows,
     )
+    pooled, rows = pl.concat(by_length), []
+    for bucket in [*BUCKETS, "all"]:
+        part = pooled if bucket == "all" else pooled.filter(pl.col("bucket") == bucket)
+        truth = part["truth"].to_numpy()
+        for column in ("unshifted", "shifted"):
+            guess = part[column].to_numpy()
+            hits = (truth & guess).sum()
+            rows.append(
+                [
+                    bucket,
+                    column,
+                    int(truth.sum()),
+                    int((~truth).sum()),
+                    f"{hits / guess.sum() if guess.sum() else 0.0:.3f}",
+                    f"{hits / truth.sum() if truth.sum() else 0.0:.3f}",
+                    f"{_f1(truth, guess):.3f}",
+                    f"{guess[~truth].mean() if (~truth).any() else 0.0:.3f}",
+                ]
+            )
+    print_table(
+        "Cross-validation by length (arabic head, four training folds pooled; short-text shift or not)",
+        ["bucket", "logit", "ary", "ar", "P ary", "R ary", "F1 ary", "ar read as ary"],
+        rows,
+    )
     rows = []
     for source in items.filter(pl.col("label") == "ar")["source"].unique().sort():
         fitted = fit_head(items.filter(pl.col("source") != source), "arabic", training)
@@ -227,12 +271,14 @@ def test_cross_validation_and_leave_one_source_out(data: Path) -> None:
     )
 
 
-def _logits(fitted, head: str, texts: list[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _logits(fitted, head: str, texts: list[str], shift: bool = True) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The head's logits as `corpus.language.model.head_logits` makes them, from fitted weights."""
     from corpus.language.features import mean_weights
     from corpus.language.train import HASHING
 
-    means, _ = mean_weights(texts, fitted.weights.astype(np.float32), HASHING)
-    return means + fitted.bias + fitted.prior * lexicon_logits(texts, head)
+    means, counts = mean_weights(texts, fitted.weights.astype(np.float32), HASHING)
+    shifts = short_shifts(counts, SHORT_NGRAMS, SHORT_SHIFT[head] if shift else 0.0)
+    return means + fitted.bias + fitted.prior * lexicon_logits(texts, head) - shifts
 
 
 def _f1(truth: np.ndarray, guess: np.ndarray) -> float:
