@@ -18,6 +18,7 @@ import pytest
 
 from corpus.build import Options, build
 from corpus.dedup.clusters import components_here, components_spread
+from corpus.engine import ray_shuffle
 from corpus.engine.ray import RayEngine
 from corpus.engine.ray_shuffle import RayStore
 from corpus.engine.work import work_folder
@@ -61,8 +62,18 @@ def test_ray_writes_the_same_bytes_as_the_local_engine(
         return context
 
     monkeypatch.setattr(ray, "init", recording)
+    here: list[str] = []
+    real_gather_here = ray_shuffle.gather_here
+
+    def gather_here(store: RayStore, work: Gather) -> pl.DataFrame:
+        here.append(store.phase)
+        return real_gather_here(store, work)
+
+    monkeypatch.setattr(ray_shuffle, "gather_here", gather_here)
     config = sample_config(tmp_path / "cfg", batch_rows=3)
     summary = build(config, tmp_path / "out", Options(engine="ray", workers=2))
+    # The sample's few parts are under the driver switch: every gather ran in the driver.
+    assert here == ["recurring", "rescrape", "exact_dedup", "near_dedup"]
     files = release_files(summary.path)
     assert sorted(files) == sorted(local_release)
     assert [name for name in files if files[name] != local_release[name]] == []
@@ -77,8 +88,9 @@ def test_phases_group_on_the_cluster_with_components_in_rounds(
 ) -> None:
     """Recurring furniture, re-scrapes, exact duplicates (without the row the re-scrape phase
     removed) and candidate pairs gathered by Ray shuffles, connected components in
-    rounds of Ray regroups (the driver switch forced to 0 edges), stars per component group on
-    Ray: the same bytes as the local engine."""
+    rounds of Ray regroups (the driver switches forced to 0), stars per component group on Ray:
+    the same bytes as the local engine (and as `test_ray_writes_the_same_bytes_as_the_local_engine`,
+    where these small gathers and regroups run in the driver)."""
     shuffles: list[str] = []
     real_gather, real_regroup = RayStore.gather, RayStore.regroup
 
@@ -93,6 +105,7 @@ def test_phases_group_on_the_cluster_with_components_in_rounds(
     monkeypatch.setattr(RayStore, "gather", gather)
     monkeypatch.setattr(RayStore, "regroup", regroup)
     monkeypatch.setattr("corpus.dedup.clusters.DRIVER_EDGES", 0)
+    on_cluster(monkeypatch)
     config = sample_config(tmp_path / "cfg", batch_rows=3)
     files = release_files(build(config, tmp_path / "out", Options(engine="ray", workers=2)).path)
     assert [name for name in files if files[name] != local_release[name]] == []
@@ -101,18 +114,28 @@ def test_phases_group_on_the_cluster_with_components_in_rounds(
     assert shuffles[-1] == "regroup near_dedup by _component"  # stars
 
 
-def test_exact_duplicates_on_ray_skip_rows_a_rescrape_removed(tmp_path: Path) -> None:
+def on_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every gather and regroup on Ray, however small (the driver switches at 0)."""
+    monkeypatch.setattr("corpus.engine.ray_shuffle.DRIVER_PARTS", 0)
+    monkeypatch.setattr("corpus.engine.ray_shuffle.DRIVER_ROWS", 0)
+
+
+def test_exact_duplicates_on_ray_skip_rows_a_rescrape_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The cluster's tasks read the keys without the rows the re-scrape phase removed."""
+    on_cluster(monkeypatch)
     release = build(rescraped_copies(tmp_path), tmp_path / "out", Options(engine="ray", workers=2)).path
     check_rescraped_copies(release)
 
 
 @pytest.mark.realdata
 def test_a_build_against_an_earlier_release_is_the_same_on_ray(
-    tmp_path: Path, real_config_writer: Any
+    tmp_path: Path, real_config_writer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The earlier release's rows join each gather as one more part (re-scrapes, exact and near
     duplicates): data and removed rows as the local engine writes them."""
+    on_cluster(monkeypatch)
     scrapes = "fr-financial-ma/scrapes"
     first = real_config_writer(tmp_path / "a", {"fr-financial": f"{scrapes}/0[1-8]_*.csv"}, name="fin")
     earlier = build(first, tmp_path / "out").path
@@ -134,9 +157,12 @@ def test_a_build_against_an_earlier_release_is_the_same_on_ray(
     assert matched.to_list() == ["exact_duplicate", "rescrape"]
 
 
-def test_component_rounds_on_ray_buckets_match_components_here(tmp_path: Path) -> None:
+def test_component_rounds_on_ray_buckets_match_components_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Regroups over five buckets (rows of a bucket back in frame order) give the components numpy
     finds in this process."""
+    on_cluster(monkeypatch)
     rng = np.random.default_rng(8)
     left, right = rng.integers(0, 300, 260), rng.integers(0, 300, 260)
     engine = RayEngine(workers=2)
