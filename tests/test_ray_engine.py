@@ -27,6 +27,7 @@ from corpus.step import Gather
 from tests.conftest import relative_to
 from tests.helpers import release_files
 from tests.test_dedup import check_rescraped_copies, rescraped_copies
+from tests.test_dedup_incremental import SCRAPES, removed
 from tests.test_engine import sample_config
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
@@ -136,8 +137,7 @@ def test_a_build_against_an_earlier_release_is_the_same_on_ray(
     """The earlier release's rows join each gather as one more part (re-scrapes, exact and near
     duplicates): data and removed rows as the local engine writes them."""
     on_cluster(monkeypatch)
-    scrapes = "fr-financial-ma/scrapes"
-    first = real_config_writer(tmp_path / "a", {"fr-financial": f"{scrapes}/0[1-8]_*.csv"}, name="fin")
+    first = real_config_writer(tmp_path / "a", {"fr-financial": f"{SCRAPES}/0[1-8]_*.csv"}, name="fin")
     earlier = build(first, tmp_path / "out").path
     written = {}
     for engine in ("local", "ray"):
@@ -145,15 +145,15 @@ def test_a_build_against_an_earlier_release_is_the_same_on_ray(
         folder.mkdir()
         against = {"dedup": {"against": relative_to(earlier, folder)}}
         later = real_config_writer(
-            folder, {"fr-financial": f"{scrapes}/09_*.csv"}, name="fin", version="0.2.0", extra=against
+            folder, {"fr-financial": f"{SCRAPES}/09_*.csv"}, name="fin", version="0.2.0", extra=against
         )
         release = build(later, tmp_path / f"out-{engine}", Options(engine=engine, workers=2)).path
         written[engine] = {
             k: v for k, v in release_files(release).items() if k.startswith(("data/", "removed/"))
         }
     assert written["ray"] == written["local"]
-    removed = pl.read_parquet(tmp_path / "out-local" / "fin" / "v0.2.0" / "removed" / "*.parquet")
-    matched = removed.filter(pl.col("dup_release").is_not_null())["removed_reason"].unique().sort()
+    increment = removed(tmp_path / "out-local" / "fin" / "v0.2.0")
+    matched = increment.filter(pl.col("dup_release").is_not_null())["removed_reason"].unique().sort()
     assert matched.to_list() == ["exact_duplicate", "rescrape"]
 
 

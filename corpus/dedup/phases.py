@@ -20,7 +20,7 @@ import xxhash
 
 from corpus.config import DedupConfig
 from corpus.dedup.lsh import band_keys
-from corpus.dedup.near import near_duplicates
+from corpus.dedup.near import GONE, near_duplicates
 from corpus.dedup.normalise import PRIORITY, matching_text, priority_columns, survivor_order
 from corpus.dedup.signatures import signatures
 from corpus.dedup.store import Earlier, EarlierRelease
@@ -111,7 +111,7 @@ class Rescrapes(DedupPhase):
     name = "rescrape"
 
     def keys(self, batch: pl.DataFrame) -> Keys:
-        return Keys(batch.select("url", "key", "id", "scraped_at", "source_file", "source_line"))
+        return Keys(batch.select(RESCRAPE_KEYS))
 
     def decide(self, store: KeyStore) -> pl.DataFrame:
         old = None
@@ -122,11 +122,14 @@ class Rescrapes(DedupPhase):
                 pl.lit(None, pl.String).alias("source_file"),
                 pl.lit(None, pl.Int64).alias("source_line"),
             )
-        columns = ("url", "key", "id", "scraped_at", "source_file", "source_line")
         newest = self.section.rescrape_keep == "newest"
         run = partial(older_scrapes, newest=newest)
-        found = gathered(store, columns, ("url", "key"), run, old, with_url)
+        found = gathered(store, RESCRAPE_KEYS, ("url", "key"), run, old, with_url)
         return decisions(found, "rescrape", self.version)
+
+
+# What re-scrapes keep of each row.
+RESCRAPE_KEYS = ("url", "key", "id", "scraped_at", "source_file", "source_line")
 
 
 def with_url(keys: pl.DataFrame) -> pl.DataFrame:
@@ -193,16 +196,6 @@ def first_of_each_text(rows: pl.DataFrame, groups: tuple[str, ...], priority: li
     return gone.select(PART, ROW, "keeper", "from_earlier", similarity=pl.lit(1.0))
 
 
-# Columns of the rows a re-scrape or exact-duplicate gathering removes.
-GATHERED_GONE = {
-    PART: pl.UInt32,
-    ROW: pl.UInt32,
-    "keeper": pl.String,
-    "from_earlier": pl.Boolean,
-    "similarity": pl.Float64,
-}
-
-
 def gathered(
     store: KeyStore,
     columns: tuple[str, ...],
@@ -223,7 +216,7 @@ def gathered(
         rows = GatheredRows((PART, ROW, *columns, "_earlier"), path, keep)
         parts = store.part_count() + (path is not None)
         found = store.gather(Gather(parts, 1, by, rows, run))
-    return found if found.width else pl.DataFrame(schema=GATHERED_GONE)
+    return found if found.width else pl.DataFrame(schema=GONE)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ per unit a `*.done.json` marker; each phase's decision is one Parquet file besid
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -93,10 +94,17 @@ class LocalStore(InProcess):
 
     def _live(self, keys: pl.DataFrame, part: int) -> pl.DataFrame:
         """A part's key rows without those an earlier phase of the pass removed."""
-        if self.gone is None or ROW not in keys.columns:
+        removed = self._gone_by_part.get(part)
+        if removed is None or ROW not in keys.columns:
             return keys
-        removed = self.gone.filter(pl.col(PART) == part).select(ROW)
-        return keys.join(removed, on=ROW, how="anti", maintain_order="left") if removed.height else keys
+        return keys.join(removed, on=ROW, how="anti", maintain_order="left")
+
+    @cached_property
+    def _gone_by_part(self) -> dict[int, pl.DataFrame]:
+        """The removed rows (`_row`) of each part: split once, not filtered again for every part."""
+        if self.gone is None:
+            return {}
+        return {int(part): rows.select(ROW) for (part,), rows in self.gone.group_by(PART)}
 
     def part_array(self, name: str, part: int) -> np.ndarray:
         return read_array(array_file(self.work, self.step, self.parts[part], self.phase, name))
