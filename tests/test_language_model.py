@@ -21,7 +21,7 @@ from corpus.language import detect_languages, weights_sha256
 from corpus.language import features as features_module
 from corpus.language.features import Hashing, bucket_counts, fold, mean_weights
 from corpus.language.model import MODEL_FILES, head_logits, lexicon_logits, load_model, short_shifts
-from corpus.language.train import fit, write_model
+from corpus.language.train import PINNED, fit, pinned, write_model
 from corpus.language.training_data import FOLDS, VALIDATION, fold_of, with_folds
 from corpus.language.windows import LENGTHS, SNAP, balanced, cut
 
@@ -160,6 +160,22 @@ def test_written_model_is_deterministic(tmp_path: Path) -> None:
         write_model(folder, {"arabic": fitted, "latin": fitted}, {"note": 1})
     for name in MODEL_FILES:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_training_runs_again_unless_blas_threads_kernels_and_simd_are_pinned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from numpy._core._multiarray_umath import __cpu_features__
+
+    if not (__cpu_features__.get("AVX2") and __cpu_features__.get("FMA3")):
+        pytest.skip("this CPU has no AVX2/FMA: training runs unpinned here")
+    for name, value in PINNED.items():
+        monkeypatch.setenv(name, value)
+    assert pinned()
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")  # what a 2-core machine gets by default
+    assert not pinned()
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    assert not pinned()
 
 
 def test_shipped_model_is_small_fingerprinted_and_credits_its_sources() -> None:

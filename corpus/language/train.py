@@ -7,6 +7,13 @@ them into length-balanced windows (`windows.py`) and fits each head by L-BFGS on
 feature frequencies (scipy, needed only here). Everything is ordered and single-threaded, and the
 weights are rounded to float16 and written with `np.save` (no zip, no timestamp), so the same
 data gives the same bytes.
+
+The machine must not choose the arithmetic either: OpenBLAS picks its kernels and thread count per
+CPU, numpy its SIMD loops (tanh, exp, log), and each choice changes the fit's last digits, which
+L-BFGS carries into the weights. So the command runs itself again with `PINNED` in the environment
+(both libraries read it when they load): one thread, OpenBLAS's Haswell kernels, numpy's loops up
+to AVX2. Any x86-64 CPU with AVX2 and FMA (Intel since 2013, every AMD Zen) then gives the same
+bytes; an older or non-x86 CPU trains with its own kernels, and says its weights will differ.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -54,6 +63,13 @@ LABEL_NOISE = {"arabic": -2.2}
 # and a log(n-grams) feature fitted in training did worse (10.1% misread, precision 0.316).
 SHORT_NGRAMS = 300
 SHORT_SHIFT = {"arabic": 2.0, "latin": 0.0}
+# The environment training runs in (see the module docstring). On an AMD
+# EPYC (AVX2), two OpenBLAS threads, its Sandybridge kernels or numpy without AVX2 each gave other weights.
+PINNED = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OPENBLAS_CORETYPE": "Haswell",
+    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
+}
 ITERATIONS = 400  # at most this many L-BFGS iterations: bounds the training time (about a minute a head)
 # head -> (positive label, negative label, labels it learns from).
 HEADS = {
@@ -208,5 +224,18 @@ def main(argv: list[str] | None = None) -> None:
     write_attribution(args.out, items.filter(pl.col("fold").is_in(sorted(training))))
 
 
+def pinned() -> bool:
+    """Whether this process already runs with `PINNED` (or cannot: a CPU without AVX2 and FMA)."""
+    from numpy._core._multiarray_umath import __cpu_features__
+
+    if not (__cpu_features__.get("AVX2") and __cpu_features__.get("FMA3")):
+        print("no AVX2/FMA on this CPU: the weights will differ from the shipped ones", file=sys.stderr)
+        return True
+    return all(os.environ.get(name) == value for name, value in PINNED.items())
+
+
 if __name__ == "__main__":
+    if not pinned():  # numpy and OpenBLAS are loaded already: start again with the pins set
+        command = [sys.executable, "-m", "corpus.language.train", *sys.argv[1:]]
+        os.execve(sys.executable, command, {**os.environ, **PINNED})
     main()
