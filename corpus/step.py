@@ -82,10 +82,6 @@ class Gather:
 class KeyStore(Protocol):
     """The keys of every batch, as an engine keeps them; what a phase's `decide` reads."""
 
-    def frame(self, columns: list[str] | None = None) -> pl.DataFrame:
-        """All key rows (with `_part` and `_row`), in part order."""
-        ...
-
     def arrays(self, name: str) -> list[np.ndarray]:
         """One array per part (rows aligned with that part's key rows), in part order."""
         ...

@@ -189,20 +189,13 @@ def test_exact_scope_language_versus_all() -> None:
     assert everything["removed_reason"].drop_nulls().to_list() == ["exact_duplicate"]
 
 
-class FramelessStore(MemoryStore):
-    """A key store that refuses to hand over every key row at once."""
-
-    def frame(self, columns: list[str] | None = None) -> pl.DataFrame:
-        raise AssertionError("read every key row in one process")
-
-
 def test_exact_duplicates_are_decided_slice_by_slice(tmp_path: Path) -> None:
-    """The decision gathers one slice of text hashes at a time (what Ray runs as a shuffle): it
-    never asks for all key rows, and gives what the in-memory phase gives."""
+    """The decision gathers one slice of text hashes at a time (what Ray runs as a shuffle; a key
+    store has no way to hand over every key row at once) and gives what the in-memory phase gives."""
     texts = [f"Dépêche numéro {n % 7} du jour" for n in range(40)]
     rows = start(frame(id=[f"{n:02d}" for n in range(40)], text=texts, language=["fr"] * 40))
     phase = ExactDuplicates(SECTION)
-    decided = phase.decide(FramelessStore(take_keys(rows, phase, {}), rows, tmp_path))
+    decided = phase.decide(MemoryStore(take_keys(rows, phase, {}), rows, tmp_path))
     assert decided["_row"].to_list() == [n for n in range(40) if n >= 7]
     assert decided["dup_of"].to_list() == [f"{n % 7:02d}" for n in range(7, 40)]
     assert outcome(remove_exact(rows, SECTION)) == outcome(apply_removals(rows, phase.name, decided))

@@ -8,8 +8,11 @@ import datetime as dt
 import random
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from corpus.config import DedupConfig
 from corpus.dedup import (
@@ -21,7 +24,7 @@ from corpus.dedup import (
     remove_near,
     write_signatures,
 )
-from corpus.dedup.near import _stars
+from corpus.dedup.near import _stars, id_prefixes
 from corpus.engine.memory import run_steps
 from tests.helpers import frame
 
@@ -282,3 +285,33 @@ def test_identical_texts_with_the_same_id_keep_exactly_one() -> None:
     rows = frame(id=["same"] * 3, text=["un texte répété"] * 3, language=["fr"] * 3, source_line=[1, 2, 3])
     out = remove_exact(rows, SECTION)
     assert out["removed_reason"].to_list() == [None, "exact_duplicate", "exact_duplicate"]
+
+
+@given(st.lists(st.text(max_size=24), max_size=40))
+def test_id_prefixes_sort_ids_as_polars_does_with_ties_left_to_the_whole_id(ids: list[str]) -> None:
+    """The canonical order sorts 16-byte id prefixes and reads whole ids only where prefixes tie:
+    sorting by (prefix, id) must be sorting by id."""
+    series = pl.Series("id", ids, dtype=pl.String)
+    prefix = id_prefixes(series)
+    by_prefix = np.lexsort((np.arange(len(ids)), prefix[:, 1], prefix[:, 0]))
+    in_order = pl.DataFrame({"id": series, "p0": prefix[:, 0], "p1": prefix[:, 1]})[by_prefix]
+    resolved = in_order.sort("p0", "p1", "id", maintain_order=True)["id"].to_list()
+    assert resolved == series.sort().to_list()
+
+
+def test_near_copies_sharing_an_id_keep_the_first_by_lineage_in_any_input_order() -> None:
+    """Same id, date, outlet and length: only the canonical order (id, then lineage) is left to
+    choose the survivor, whatever order the rows come in."""
+    words = story(21)
+    texts = [" ".join(words), " ".join(edited(words, 80, 3))]
+    rows = frame(
+        id=["0123456789abcdef0123"] * 2,
+        text=texts,
+        language=["fr"] * 2,
+        source_line=[7, 3],
+        published_date=[dt.date(2024, 5, 2)] * 2,
+    ).with_columns(text=pl.col("text").str.slice(0, min(len(t) for t in texts)))
+    for order in ([0, 1], [1, 0]):
+        out = remove_near(rows[order], SECTION)
+        kept = out.filter(pl.col("removed_reason").is_null())["source_line"].to_list()
+        assert kept == [3]

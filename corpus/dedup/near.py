@@ -1,7 +1,11 @@
 """Near duplicates over every batch's keys: LSH candidates, exact verification, star clusters.
 
 1. Documents are numbered in a canonical order (id, then lineage), so nothing depends on the
-   input order or on how it was batched; an earlier release's documents come after.
+   input order or on how it was batched; an earlier release's documents come after. The deciding
+   process never holds every document's key row: it sorts 16-byte id prefixes read part by part
+   (ties, which need the whole id and lineage, are read again), keeps where each document's keys
+   are and its group (about 40 bytes a document), and reads the survivor-order columns only of
+   documents in a candidate pair.
 2. Candidate pairs: documents of one group sharing an LSH bucket in any band. Band keys are
    gathered a few bands at a time from each batch's stored keys, as rows (document, group, band,
    key) that the engine brings together by bucket (memory: 18 bytes per document and band read,
@@ -34,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from corpus.config import DedupConfig
 from corpus.dedup.clusters import clusters, star_inputs
@@ -59,27 +64,123 @@ SWAP_CHECK_MEMBERS = 64
 
 def near_duplicates(store: KeyStore, section: DedupConfig, earlier: Earlier | None) -> pl.DataFrame:
     """Rows to remove: `_part`, `_row`, `keeper` (id), `similarity`, `from_earlier`."""
-    keys = store.frame()
-    canonical = keys.select(pl.arg_sort_by("id", "source_name", "source_file", "source_line")).to_series()
-    docs = keys[canonical.to_numpy()].with_columns(_earlier=pl.lit(False)).select(ORDER_COLUMNS)
     blocks = store.arrays("minhash")
     starts = np.concatenate([[0], np.cumsum([block.shape[0] for block in blocks])]).astype(np.int64)
-    stacked = starts[docs[PART].to_numpy().astype(np.int64)] + docs[KEY].to_numpy().astype(np.int64)
-    here = docs.height
+    codes: dict[str, int] = {}
+    stacked, groups = canonical_order(store, starts, codes)
+    here, old = stacked.size, None
     if earlier is not None:
         group = pl.col("language").fill_null("") if section.scope == "language" else pl.lit("")
         old = earlier.rows.with_columns(_group=group, _earlier=pl.lit(True))
         old = old.with_columns(*(pl.lit(None, pl.UInt32).alias(c) for c in (PART, ROW, KEY)))
-        docs = pl.concat([docs, old.select(ORDER_COLUMNS)], how="vertical_relaxed")
+        old = old.select(ORDER_COLUMNS)
         stacked = np.concatenate([stacked, starts[-1] + np.arange(old.height)])
+        groups = np.concatenate([groups, _group_codes(old["_group"], codes)])
         blocks = [*blocks, earlier.signatures]
-    if docs.height == 0:
+    if stacked.size == 0:
         return pl.DataFrame(schema=GONE)
     signatures = Signatures(blocks, stacked)
     with tempfile.TemporaryDirectory(dir=store.scratch()) as scratch:
-        pairs = _candidates(store, section, docs, stacked, earlier, Path(scratch))
-    edges = _edges(store, docs, signatures, pairs, here, section)
-    return clusters(store, docs, edges, partial(_star_group, section=section))
+        pairs = _candidates(store, section, groups, stacked, earlier, Path(scratch))
+    left, right, estimate = _close_pairs(signatures, pairs, section)
+    involved = np.unique(np.concatenate([left, right]))
+    docs = _involved_documents(store, starts, stacked, involved, here, old)
+    edges = _edges(store, docs, involved, (left, right, estimate), here, section)
+    at = {
+        side: np.searchsorted(involved, edges[side].to_numpy()).astype(np.uint32)
+        for side in ("left", "right")
+    }
+    return clusters(store, docs, edges.with_columns(**at), partial(_star_group, section=section))
+
+
+def canonical_order(
+    store: KeyStore, starts: np.ndarray, codes: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The live documents of every part in the canonical order (id, then lineage): where each
+    one's keys are (its part's start + its `_key`) and its group's code (`codes` grows)."""
+    where, prefixes = [], []
+    group_at = np.zeros(int(starts[-1]), dtype=np.uint32)
+    for part in range(store.part_count()):
+        keys = store.part_keys(part).select("id", "_group", KEY)
+        where.append(starts[part] + keys[KEY].to_numpy().astype(np.int64))
+        prefixes.append(id_prefixes(keys["id"]))
+        group_at[where[-1]] = _group_codes(keys["_group"], codes)
+    if not where:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint32)
+    prefix = np.concatenate(prefixes)
+    order = np.lexsort((prefix[:, 1], prefix[:, 0]))
+    stacked = np.concatenate(where)[order]
+    prefix = prefix[order]
+    same = np.flatnonzero((prefix[1:] == prefix[:-1]).all(axis=1))
+    if same.size:  # equal prefixes: the whole id, then the lineage, decide among them
+        tied = np.unique(np.concatenate([same, same + 1]))
+        run = np.cumsum(np.concatenate([[1], np.diff(tied) > 1]))
+        columns = ["id", "source_name", "source_file", "source_line"]
+        ranked = _rows_at(store, starts, stacked[tied], columns).with_columns(
+            _run=pl.Series(run), _at=pl.Series(stacked[tied])
+        )
+        stacked[tied] = ranked.sort("_run", *columns)["_at"].to_numpy()
+    return stacked, group_at[stacked]
+
+
+def id_prefixes(ids: pl.Series) -> np.ndarray:
+    """The first 16 bytes of each id (UTF-8, zero-padded) as two big-endian uint64: sorting them
+    sorts the ids as polars does (by bytes), except among equal prefixes."""
+    array = ids.fill_null("").to_arrow()
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    array = array.cast(pa.large_string())
+    _, offsets_buffer, data_buffer = array.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    at = offsets[:-1, None] + np.arange(16)
+    inside = at < offsets[1:, None]
+    padded = np.zeros(at.shape, dtype=np.uint8)
+    padded[inside] = data[at[inside]]
+    return padded.view(">u8").astype(np.uint64)
+
+
+def _group_codes(values: pl.Series, codes: dict[str, int]) -> np.ndarray:
+    """A code per group name (codes only meet each other: any consistent numbering will do)."""
+    for name in values.unique().sort().to_list():
+        codes.setdefault(name, len(codes))
+    return values.replace_strict(codes, return_dtype=pl.UInt32).to_numpy()
+
+
+def _rows_at(store: KeyStore, starts: np.ndarray, stacked: np.ndarray, columns: list[str]) -> pl.DataFrame:
+    """`columns` of the key rows at these stacked positions (a part's start + its `_key`), in
+    this order, each part read once."""
+    part = np.searchsorted(starts, stacked, side="right") - 1
+    wanted = pl.DataFrame({"_i": np.arange(stacked.size), PART: part, KEY: stacked - starts[part]})
+    found = []
+    for (number,), rows in wanted.group_by(PART, maintain_order=True):
+        keys = store.part_keys(int(number)).select(*columns, KEY, ROW)
+        keys = keys.with_columns(pl.col(KEY).cast(pl.Int64), pl.lit(number, pl.UInt32).alias(PART))
+        found.append(rows.select("_i", KEY).join(keys, on=KEY, how="left"))
+    if not found:
+        return pl.DataFrame(
+            schema={**{c: pl.Null for c in columns}, PART: pl.UInt32, ROW: pl.UInt32, KEY: pl.UInt32}
+        )
+    return pl.concat(found).sort("_i").drop("_i").with_columns(pl.col(KEY).cast(pl.UInt32))
+
+
+def _involved_documents(
+    store: KeyStore,
+    starts: np.ndarray,
+    stacked: np.ndarray,
+    involved: np.ndarray,
+    here: int,
+    old: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """`ORDER_COLUMNS` of the documents in a close pair (numbers `involved`, ascending): read from
+    their parts, or the earlier release's rows for numbers from `here` on."""
+    mine = involved[involved < here]
+    columns = [c for c in ORDER_COLUMNS if c not in (PART, ROW, KEY, "_earlier")]
+    docs = _rows_at(store, starts, stacked[mine], columns).with_columns(_earlier=pl.lit(False))
+    docs = docs.select(ORDER_COLUMNS)
+    if old is not None:
+        docs = pl.concat([docs, old[involved[involved >= here] - here]], how="vertical_relaxed")
+    return docs
 
 
 ORDER_COLUMNS = [
@@ -106,7 +207,7 @@ GONE = {
 def _candidates(
     store: KeyStore,
     section: DedupConfig,
-    docs: pl.DataFrame,
+    groups: np.ndarray,
     stacked: np.ndarray,
     earlier: Earlier | None,
     folder: Path,
@@ -122,7 +223,7 @@ def _candidates(
     numbers = np.full(sum(sizes), -1, dtype=np.int64)
     numbers[stacked] = np.arange(stacked.size)
     np.save(folder / "numbers.npy", numbers)
-    np.save(folder / "groups.npy", docs["_group"].cast(pl.Categorical).to_physical().to_numpy())
+    np.save(folder / "groups.npy", groups)
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64).tolist()
     slices = -(-bands // BANDS_AT_ONCE)
     loader = BandRows(folder, starts, bands)
@@ -168,30 +269,34 @@ def _star_group(frame: pl.DataFrame, section: DedupConfig) -> pl.DataFrame:
     return _stars(docs.select(ORDER_COLUMNS), edges, section)
 
 
-def _edges(
-    store: KeyStore,
-    docs: pl.DataFrame,
-    signatures: Signatures,
-    pairs: pl.DataFrame,
-    here: int,
-    section: DedupConfig,
-) -> pl.DataFrame:
-    """Candidate pairs within `threshold - verify_margin` by estimate, verified exactly when both
-    documents are in this build; edges are the pairs at or above the threshold."""
+def _close_pairs(
+    signatures: Signatures, pairs: pl.DataFrame, section: DedupConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate pairs whose estimated Jaccard is within `threshold - verify_margin`, and that estimate."""
     left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
     estimate = estimated_jaccard(signatures, left, right)
     close = estimate >= section.threshold - section.verify_margin
-    left, right, similarity = left[close], right[close], estimate[close]
+    return left[close], right[close], estimate[close]
+
+
+def _edges(
+    store: KeyStore,
+    docs: pl.DataFrame,
+    involved: np.ndarray,
+    close: tuple[np.ndarray, np.ndarray, np.ndarray],
+    here: int,
+    section: DedupConfig,
+) -> pl.DataFrame:
+    """Close pairs verified exactly when both documents are in this build (`docs`: the rows of
+    the `involved` numbers); edges are the pairs at or above the threshold."""
+    left, right, similarity = close
+    similarity = similarity.copy()
     both = np.flatnonzero((left < here) & (right < here))
     if both.size:
+        wanted = np.unique(np.concatenate([left[both], right[both]]))
+        places = docs.select(PART, ROW)[np.searchsorted(involved, wanted)]
         with tempfile.TemporaryDirectory(dir=store.scratch()) as scratch:
-            grams = GramStore(
-                store,
-                docs,
-                np.unique(np.concatenate([left[both], right[both]])),
-                section.ngram,
-                Path(scratch),
-            )
+            grams = GramStore(store, places, wanted, section.ngram, Path(scratch))
             similarity[both] = grams.jaccard(left[both], right[both])
     keep = similarity >= section.threshold
     return pl.DataFrame({"left": left[keep], "right": right[keep], "similarity": similarity[keep]})
@@ -314,13 +419,14 @@ class GramStore:
     in a scratch file; `jaccard` reads only the documents of a chunk of pairs at a time."""
 
     def __init__(
-        self, store: KeyStore, docs: pl.DataFrame, wanted: np.ndarray, ngram: int, folder: Path
+        self, store: KeyStore, places: pl.DataFrame, wanted: np.ndarray, ngram: int, folder: Path
     ) -> None:
+        """`places`: the `_part` and `_row` of each `wanted` document (numbers, ascending)."""
         self.wanted = wanted
         self.sizes = np.zeros(wanted.size, dtype=np.int64)
         self.starts = np.zeros(wanted.size, dtype=np.int64)
         path, written = folder / "grams.u32", 0
-        by_part = docs.select(PART, ROW)[wanted].with_row_index("_i").sort(PART, ROW)
+        by_part = places.with_row_index("_i").sort(PART, ROW)
         with path.open("wb") as out:
             for chunk, distinct, sizes in _grams_by_part(store, by_part, ngram):
                 self.starts[chunk] = written + np.cumsum(sizes) - sizes

@@ -28,7 +28,7 @@ from corpus.engine.batch import (
 )
 from corpus.engine.shuffle import InProcess
 from corpus.errors import LedgerError
-from corpus.step import PART, Keys, Map, Phase, Step
+from corpus.step import Keys, Map, Phase, Step
 
 
 class MemoryStore(InProcess):
@@ -36,10 +36,6 @@ class MemoryStore(InProcess):
 
     def __init__(self, keys: Keys, batch: pl.DataFrame, scratch: Path) -> None:
         self.keys, self.batch, self.folder = keys, batch, scratch
-
-    def frame(self, columns: list[str] | None = None) -> pl.DataFrame:
-        frame = self.keys.frame.with_columns(pl.lit(0, pl.UInt32).alias(PART))
-        return frame if columns is None else frame.select(columns)
 
     def arrays(self, name: str) -> list[np.ndarray]:
         return [self.keys.arrays[name]]

@@ -49,18 +49,6 @@ class LocalStore(InProcess):
     ) -> None:
         self.work, self.step, self.parts, self.phase, self.gone = work, step, parts, phase, gone
 
-    def frame(self, columns: list[str] | None = None) -> pl.DataFrame:
-        frames = [
-            pl.read_parquet(keys_file(self.work, self.step, part, self.phase), columns=columns).with_columns(
-                pl.lit(index, pl.UInt32).alias(PART)
-            )
-            for index, part in enumerate(self.parts)
-        ]
-        frame = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
-        if self.gone is not None and self.gone.height and frame.height:
-            frame = frame.join(self.gone.select(PART, ROW), on=[PART, ROW], how="anti", maintain_order="left")
-        return frame
-
     def arrays(self, name: str) -> list[np.ndarray]:
         return [read_array(array_file(self.work, self.step, part, self.phase, name)) for part in self.parts]
 
