@@ -107,7 +107,7 @@ class SourceConfig(Section):
 
     name: str
     kind: Literal["pages", "text", "jsonl", "json", "csv", "parquet"]
-    path: str  # file, folder or glob, relative to the config file
+    path: str  # file, folder or glob, relative to the config file, or a URL fsspec reads (s3://...)
     # Canonical field -> input column, or a list of candidates (first present wins) for drifting scrapes.
     columns: dict[MappableField, str | list[str]] = Field(default_factory=dict)
     # Canonical field -> fixed value for every record (e.g. the outlet of a single-outlet dump).

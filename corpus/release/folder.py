@@ -16,13 +16,17 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corpus.errors import ReleaseError
+
+if TYPE_CHECKING:
+    from corpus.sources.paths import Remote
 
 MANIFEST = "manifest.json"
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path | Remote) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

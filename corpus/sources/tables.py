@@ -32,7 +32,7 @@ from corpus.sources.decode import (
     strip_bom,
 )
 from corpus.sources.mapping import TARGET, BadRecord, RecordColumns, candidates, map_frame
-from corpus.sources.paths import is_gzip, read_bytes
+from corpus.sources.paths import Remote, is_gzip, read_bytes
 from corpus.sources.task import FilePart, Limits, ReadTask, batch_bounds
 
 # A quoted CSV field may run over this many lines; a record still open after them started with an
@@ -175,7 +175,7 @@ def read_parquet(
             continue
         try:
             handle = pa.BufferReader(read_bytes(part.path)) if is_gzip(part.path) else part.path
-            file = pq.ParquetFile(handle)
+            file = pq.ParquetFile(handle.open("rb") if isinstance(handle, Remote) else handle)
         except Exception as exc:  # pyarrow raises several types for a damaged file
             yield from _unreadable(part, source, f"not a readable Parquet file ({exc})", 1)
             continue

@@ -16,7 +16,7 @@ from pathlib import Path
 from corpus.config import LoadedConfig, SourceConfig
 from corpus.errors import SourceError
 from corpus.sources.decode import UTF8, Utf8Check, best_legacy, byte_counts, reads_as_legacy
-from corpus.sources.paths import BLOCK_BYTES, blocks, is_gzip, list_files, relative_name
+from corpus.sources.paths import BLOCK_BYTES, Location, blocks, is_gzip, list_files, relative_name
 
 # Bytes of a file sampled to choose its legacy code page (the choice scores misplaced letters).
 LEGACY_SAMPLE = 16 << 20
@@ -37,7 +37,7 @@ class Limits:
 class FilePart:
     """A file, or the byte range [start, end) of one (cut after a line end), and how to read it."""
 
-    path: Path
+    path: Location  # a local file, or a URL's `Remote`
     name: str  # relative to the config folder (lineage)
     start: int = 0
     end: int | None = None  # None: to the end of the file
@@ -83,7 +83,7 @@ def plan_reads(loaded: LoadedConfig, limits: Limits, input_bytes: int) -> list[R
 
 
 def _grouped(
-    source: SourceConfig, files: list[Path], root: Path, limits: Limits, input_bytes: int
+    source: SourceConfig, files: list[Location], root: Path, limits: Limits, input_bytes: int
 ) -> Iterator[list[FilePart]]:
     """Small files share a task (up to `input_bytes` or `limits.rows` files); a large JSONL file
     is cut into ranges; any other large file is a task of its own."""
@@ -111,7 +111,7 @@ def _grouped(
         yield group
 
 
-def scan_lines(path: Path, name: str, source: SourceConfig, range_bytes: int) -> Iterator[FilePart]:
+def scan_lines(path: Location, name: str, source: SourceConfig, range_bytes: int) -> Iterator[FilePart]:
     """Byte ranges of a JSONL file, each ending after a line end, with their first line number;
     the whole file when it is gzip (not seekable). Also decides the file's encoding: UTF-8 checked
     in the same pass, the legacy code pages only when that check fails."""
@@ -152,7 +152,7 @@ def _breaks(data: bytes, after_cr: bool) -> int:
     return count - 1 if after_cr and data.startswith(b"\n") else count
 
 
-def _scan_encoding(path: Path, candidates: list[str]) -> str:
+def _scan_encoding(path: Location, candidates: list[str]) -> str:
     """`utf-8`, unless the file as a whole reads as one legacy code page (see `decode`)."""
     decoder = codecs.getincrementaldecoder(UTF8)("surrogateescape")
     invalid = valid = 0
