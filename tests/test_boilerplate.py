@@ -333,6 +333,32 @@ def test_recurring_decision_names_the_documents_and_apply_rebuilds_only_those(tm
     assert out["furniture"].to_list() == [["recurring_outlet"]] * 2 + [[]] * (n - 1)
 
 
+class RecordingStore(MemoryStore):
+    """A store that keeps what each gather brought back to the deciding process."""
+
+    def gather(self, work):  # type: ignore[no-untyped-def]
+        out = super().gather(work)
+        self.gathered = [*getattr(self, "gathered", []), out]
+        return out
+
+
+def test_recurring_decision_never_gathers_the_carriers_of_segments_it_does_not_flag(tmp_path) -> None:
+    # A sentence in min_documents documents of an outlet of 40 times more: counted, not flagged (a
+    # 2.5% share, under 50%), and no row naming its documents comes back (at 1M documents such rows
+    # held 3 GB).
+    section = SECTION.model_copy(update={"min_share": 0.5})
+    n, big = section.min_documents, 40 * section.min_documents
+    shared = "Le marché obligataire a terminé la séance sur une note stable selon les opérateurs."
+    text = [f"Article numéro {i} sur un sujet qui lui est propre. {shared if i < n else ''}" for i in range(big)]
+    batch = articles(big, text=text, furniture=[[]] * big)
+    phase = RecurringFurniture(section)
+    store = RecordingStore(phase.keys(batch), batch, tmp_path)
+    decisions = phase.decide(store)
+    assert decisions.height == 0
+    assert len(store.gathered) == 1 and "_doc" not in store.gathered[0].columns
+    assert store.gathered[0].filter(pl.col("hash").is_not_null())["n"].max() == n  # it was counted
+
+
 def test_recurring_pass_can_be_switched_off() -> None:
     rows = strip_boilerplate(
         articles(SECTION.min_documents, tail=" " + BRANDING), BoilerplateConfig(recurring=False), []
