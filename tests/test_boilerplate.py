@@ -349,7 +349,8 @@ def test_recurring_decision_never_gathers_the_carriers_of_segments_it_does_not_f
     section = SECTION.model_copy(update={"min_share": 0.5})
     n, big = section.min_documents, 40 * section.min_documents
     shared = "Le marché obligataire a terminé la séance sur une note stable selon les opérateurs."
-    text = [f"Article numéro {i} sur un sujet qui lui est propre. {shared if i < n else ''}" for i in range(big)]
+    own = "sur un sujet qui lui est propre."
+    text = [f"Article numéro {i} {own} {shared if i < n else ''}" for i in range(big)]
     batch = articles(big, text=text, furniture=[[]] * big)
     phase = RecurringFurniture(section)
     store = RecordingStore(phase.keys(batch), batch, tmp_path)

@@ -12,8 +12,9 @@ The machine must not choose the arithmetic either: OpenBLAS picks its kernels an
 CPU, numpy its SIMD loops (tanh, exp, log), and each choice changes the fit's last digits, which
 L-BFGS carries into the weights. So the command runs itself again with `PINNED` in the environment
 (both libraries read it when they load): one thread, OpenBLAS's Haswell kernels, numpy's loops up
-to AVX2. Any x86-64 CPU with AVX2 and FMA (Intel since 2013, every AMD Zen) then gives the same
-bytes; an older or non-x86 CPU trains with its own kernels, and says its weights will differ.
+to AVX2. An x86-64 CPU with AVX2 and FMA (Intel since 2013, every AMD Zen) then takes the same
+arithmetic (checked on an AMD EPYC only); an older or non-x86 CPU trains with its own kernels, and
+says its weights will differ.
 """
 
 from __future__ import annotations
