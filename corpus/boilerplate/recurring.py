@@ -194,8 +194,6 @@ class RecurringFurniture:
         ever comes back (at 1M documents those rows held 3 GB)."""
         count = partial(count_partition, min_documents=self.section.min_documents)
         counts = store.gather(Gather(store.part_count(), PARTITIONS, ("_meet",), partition_rows, count))
-        if counts.height == 0:
-            counts = pl.DataFrame(schema={**FLAGGED, "n": pl.UInt32})
         flagged = flag(counts, self.section.min_share)
         carriers = pl.DataFrame(schema=TOUCHED)
         if flagged.height:

@@ -4,8 +4,8 @@
    input order or on how it was batched; an earlier release's documents come after. The deciding
    process never holds every document's key row: it sorts 16-byte id prefixes read part by part
    (ties, which need the whole id and lineage, are read again), keeps where each document's keys
-   are and its group (about 40 bytes a document), and reads the survivor-order columns only of
-   documents in a candidate pair.
+   are and its group (17 bytes a document, 32 more while sorting), and reads the survivor-order
+   columns only of documents in a candidate pair.
 2. Candidate pairs: documents of one group sharing an LSH bucket in any band. Band keys are
    gathered a few bands at a time from each batch's stored keys, as rows (document, group, band,
    key) that the engine brings together by bucket (memory: 18 bytes per document and band read,
@@ -113,13 +113,11 @@ def canonical_order(
     prefix = prefix[order]
     same = np.flatnonzero((prefix[1:] == prefix[:-1]).all(axis=1))
     if same.size:  # equal prefixes: the whole id, then the lineage, decide among them
+        # Sorted together, not run by run: prefixes order whole ids, so each run keeps its places.
         tied = np.unique(np.concatenate([same, same + 1]))
-        run = np.cumsum(np.concatenate([[1], np.diff(tied) > 1]))
         columns = ["id", "source_name", "source_file", "source_line"]
-        ranked = _rows_at(store, starts, stacked[tied], columns).with_columns(
-            _run=pl.Series(run), _at=pl.Series(stacked[tied])
-        )
-        stacked[tied] = ranked.sort("_run", *columns)["_at"].to_numpy()
+        ranked = _rows_at(store, starts, stacked[tied], columns).with_columns(_at=pl.Series(stacked[tied]))
+        stacked[tied] = ranked.sort(columns)["_at"].to_numpy()
     return stacked, group_at[stacked]
 
 
