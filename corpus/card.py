@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from huggingface_hub import DatasetCard, DatasetCardData
 
 from corpus.config import Config
 from corpus.errors import ReleaseError
@@ -22,8 +21,9 @@ from corpus.release.report import Report
 from corpus.release.shards import SPLITS, Split, arrow_table
 from corpus.schema import RELEASED, conform
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: the hub client takes ~0.5 s, paid at the card, not at start
     import datasets
+    from huggingface_hub import DatasetCardData
 
 TEMPLATE = "dataset_card.md.j2"
 # Language codes the hub understands; `und` is not one, so it is left out of `language:`.
@@ -114,6 +114,8 @@ def card_metadata(config: Config, splits: list[Split], released: int) -> Dataset
         files = [{"split": n, "path": f"data/{language.language}/{n}-*.parquet"} for n in split_names(own)]
         configs.append({"config_name": language.language, "data_files": files})
         info.append(_info(language.language, features, own))
+    from huggingface_hub import DatasetCardData
+
     return DatasetCardData(
         language=sorted({HUB_CODE.get(s.language, s.language) for s in languages(splits)} - NOT_A_LANGUAGE),
         license=config.release.license,
@@ -172,6 +174,8 @@ def render_card(
     plots: dict[str, str] | None = None,
 ) -> str:
     """The full README.md of a release."""
+    from huggingface_hub import DatasetCard
+
     outlets, other_outlets = _outlets(report)
     first, last = report.first_date, report.last_date
     card = DatasetCard.from_template(

@@ -8,14 +8,21 @@ would be released: nothing left (`empty`: too short, or no letter at all) or one
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
+from corpus import codepoints
 from corpus.config import QualityConfig
 
 # Control characters (C0 but tab, newline, carriage return; DEL; C1) and the replacement character.
 CONTROLS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]"
 # Letters a document needs before one of them can be called repeated (below, shares are coarse).
 REPEATED_FROM = 4
+# Character classes the quality counts read, as bits of a code point table.
+LETTER, SPACE = 1, 2
+CLASSES = ((LETTER, r"\p{L}"), (SPACE, r"\s"))
+# Characters per numpy pass (see `corpus.codepoints.chunks`).
+CHUNK_CHARS = 1 << 18
 
 
 def _remove(
@@ -62,18 +69,15 @@ def quality(frame: pl.DataFrame, section: QualityConfig) -> pl.DataFrame:
     """`empty` below `min_chars` characters or `min_letters` letters, else `repetitive` when the
     first letter makes more than `max_letter_share` of the visible characters."""
     text = frame["text"].fill_null("")
-    letters = text.str.count_matches(r"\p{L}") if section.min_letters > 1 else text.str.contains(r"\p{L}")
     first = text.str.extract(r"(\p{L})", 1).str.to_lowercase()
-    # str.count per document: a C loop over each text (a per-row pattern in polars compiles each).
-    lowered = text.str.to_lowercase().to_list()
-    repeated = [t.count(f) if f else 0 for t, f in zip(lowered, first.to_list(), strict=True)]
+    letters, repeated, visible = character_counts(text, first)
     measures = pl.DataFrame(
         {
             "chars": text.str.len_chars(),
-            "letters": letters.cast(pl.Int64),
+            "letters": letters,
             "first": first,
-            "repeated": pl.Series(repeated, dtype=pl.Int64),
-            "visible": text.str.len_chars() - text.str.count_matches(r"\s"),
+            "repeated": repeated,
+            "visible": visible,
         }
     )
     share = pl.col("repeated") / pl.max_horizontal("visible", 1)
@@ -87,3 +91,37 @@ def quality(frame: pl.DataFrame, section: QualityConfig) -> pl.DataFrame:
         ),
     ]
     return _remove(frame, measures, rules)
+
+
+def character_counts(texts: pl.Series, first: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Per text: its letters, how often `first` occurs in it lowered, and its characters that are
+    not white space; as `count_matches(r"\\p{L}")`, `to_lowercase().count(first)` and `len_chars()`
+    minus `count_matches(r"\\s")` would say, in a numpy pass over code points (a third of the time
+    of the three regexes). A text whose lowering is not one code point per code point (İ, Σ), or
+    whose first letter lowers to two, is counted the slow way."""
+    strings, firsts = texts.to_list(), first.to_list()
+    letters = np.zeros(len(strings), dtype=np.int64)
+    repeated, visible = np.zeros_like(letters), np.zeros_like(letters)
+    lowered = codepoints.lower_table()
+    for start, part in codepoints.chunks(strings, CHUNK_CHARS):
+        codes = codepoints.clipped(codepoints.code_points("".join(part)))
+        lengths = np.fromiter(map(len, part), dtype=np.int64, count=len(part))
+        classes = codepoints.class_table(CLASSES)[codes]
+        span = slice(start, start + len(part))
+        letters[span] = codepoints.span_sums(classes & LETTER, lengths)
+        visible[span] = lengths - codepoints.span_sums((classes & SPACE) >> 1, lengths)
+        wanted = np.array([_single(f) for f in firsts[span]], dtype=np.uint32)
+        low = lowered[codes]
+        matches = codepoints.span_sums(low == np.repeat(wanted, lengths), lengths)
+        repeated[span] = np.where(wanted > 0, matches, 0)
+        odd = (codepoints.span_sums(low == 0, lengths) > 0) & (wanted > 0)
+        odd |= np.array([f is not None and len(f) > 1 for f in firsts[span]], dtype=bool)
+        for row in np.flatnonzero(odd) + start:
+            repeated[row] = pl.Series([strings[row]]).str.to_lowercase()[0].count(firsts[row])
+    series = (pl.Series(values, dtype=pl.Int64) for values in (letters, repeated, visible))
+    return next(series), next(series), next(series)
+
+
+def _single(first: str | None) -> int:
+    """The code point of a one-character lowered first letter (0: none, or several)."""
+    return ord(first) if first is not None and len(first) == 1 else 0

@@ -3,7 +3,9 @@ work folder to the same bytes, and the work folder is kept or discarded as asked
 
 from __future__ import annotations
 
+import ctypes
 import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -17,8 +19,9 @@ import yaml
 
 from corpus.build import Options, build
 from corpus.config import load_config
+from corpus.engine import allocator
 from corpus.engine.batch import schedule
-from corpus.engine.local import LocalEngine
+from corpus.engine.local import LocalEngine, _start_worker
 from corpus.engine.work import work_folder
 from corpus.pipeline import plan
 from corpus.step import Map
@@ -236,3 +239,23 @@ def test_the_sample_release_has_the_pinned_bytes(reference: dict[str, bytes]) ->
         name: hashlib.sha256(data).hexdigest() for name, data in reference.items() if name in SAMPLE_DIGESTS
     }
     assert found == SAMPLE_DIGESTS
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="heap padding is a glibc setting")
+def test_engine_processes_pad_their_heap(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pool workers keep freed scratch memory instead of faulting it in again.
+    calls: list[tuple[int, int]] = []
+    real = ctypes.CDLL(None)
+
+    class Libc:
+        def mallopt(self, parameter: int, value: int) -> int:
+            calls.append((parameter, value))
+            return int(real.mallopt(parameter, value))
+
+    monkeypatch.setattr(allocator.ctypes, "CDLL", lambda name: Libc())
+    _start_worker(None)  # type: ignore[arg-type]
+    assert calls == [
+        (allocator.M_MMAP_THRESHOLD, allocator.MMAP_THRESHOLD_BYTES),
+        (allocator.M_TRIM_THRESHOLD, allocator.TRIM_THRESHOLD_BYTES),
+    ]
+    assert allocator.keep_freed_memory()

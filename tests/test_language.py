@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from corpus.config import LanguageConfig, load_config
 from corpus.engine.memory import run_steps
 from corpus.errors import ConfigError
+from corpus.language import detect as detect_module
 from corpus.language import detect_languages, identify_language, lexicons_sha256
 from corpus.language.arabizi import latin_probabilities
 from corpus.language.base import MAX_CHARS, predict
@@ -319,3 +320,24 @@ def test_lexicon_fingerprint_is_stable_and_covers_every_lexicon() -> None:
     assert len(lexicons_sha256()) == 64
     names = sorted(p.name for p in (REPO / "corpus" / "language" / "lexicons").glob("*.yaml"))
     assert names == ["arabizi.yaml", "darija.yaml", "kabyle.yaml"]
+
+
+def test_units_seen_before_are_recalled_with_the_labels_they_were_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = pl.read_ndjson(SAMPLES)["text"]
+    monkeypatch.setattr(detect_module, "_memory", {})
+    monkeypatch.setattr(detect_module, "REMEMBERED_UNITS", 0)
+    unremembered = detect_languages(texts, LanguageConfig())
+    monkeypatch.setattr(detect_module, "REMEMBERED_UNITS", 10)  # fewer than the samples' units
+    first_half = detect_languages(texts[: texts.len() // 2], LanguageConfig())
+    assert detect_module._memory[LanguageConfig().tifinagh_share].height == 10
+    classified: list[int] = []
+    real = detect_module._classify
+    monkeypatch.setattr(
+        detect_module, "_classify", lambda units, share: classified.append(units.height) or real(units, share)
+    )
+    assert first_half.equals(unremembered.head(texts.len() // 2))
+    assert detect_languages(texts, LanguageConfig()).equals(unremembered)
+    units = split_units(pl.DataFrame({"sample": texts}).with_row_index("doc"), LanguageConfig().unit_chars)
+    assert classified == [units["unit"].n_unique() - 10]

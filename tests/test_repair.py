@@ -111,6 +111,13 @@ def test_repairs_list_hygiene_and_mojibake_separately() -> None:
     assert row["text"] == "été chaud"
 
 
+def test_a_rule_runs_where_an_earlier_rule_brought_its_trigger() -> None:
+    # Shadda, BEL, fatha: no two marks in a row until the control goes, then NFC reorders them.
+    row = repaired("ب\u0651\x07\u064e")
+    assert row["text"] == "ب\u064e\u0651"
+    assert sorted(row["repairs"]) == ["hygiene.controls:text", "hygiene.nfc:text"]
+
+
 def test_letters_lost_to_question_marks_are_unrecoverable() -> None:
     rows = repair(
         frame(

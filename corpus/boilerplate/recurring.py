@@ -29,8 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
+import numpy as np
 import polars as pl
 
+from corpus import codepoints
 from corpus.boilerplate.patterns import tidy_whitespace
 from corpus.config import BoilerplateConfig
 from corpus.errors import LedgerError
@@ -41,6 +43,10 @@ from corpus.step import PART, Gather, Keys, KeyStore
 _CUT = "\x1f"
 # A segment ends after a newline run, or after a sentence end and the blanks that follow it.
 SEGMENT_END = r"\n+|[.!?؟…][»”\"')]*[ \t]+"
+# What a segment's key keeps (after lowering): letters and digits.
+KEY_CHARS = r"\p{L}\p{N}"
+# Segments are keyed this many characters at a time (see `corpus.codepoints.chunks`).
+CHUNK_CHARS = 1 << 18
 # Partitions of the keys by segment hash (documents by identity): `decide` holds one at a time.
 PARTITIONS = 16
 KINDS = ("outlet", "crawl")
@@ -67,14 +73,50 @@ def document_groups(frame: pl.DataFrame) -> pl.DataFrame:
 def segments(frame: pl.DataFrame) -> pl.DataFrame:
     """One row per segment: `_doc` (row in `frame`), `segment` (text with its trailing separator),
     `hash`, `chars` (letters and digits). Concatenating a document's segments gives its text."""
-    pieces = pl.col("text").fill_null("").str.replace_all(SEGMENT_END, "${0}" + _CUT).str.split(_CUT)
+    text = pl.col("text").fill_null("")
+    pieces = text.str.replace_all(SEGMENT_END, "${0}" + _CUT).str.split(_CUT)
     out = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_doc"), pieces.alias("segment"))
     out = out.explode("segment")
-    key = pl.col("segment").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", "")
-    # The key is computed once, then hashed and counted: an eager `with_columns` does not share
-    # a subexpression, and computing it twice was half of this function's time.
-    keyed = out.with_columns(_key=key)
-    return keyed.with_columns(hash=pl.col("_key").hash(2), chars=pl.col("_key").str.len_chars()).drop("_key")
+    lengths = out["segment"].str.len_chars().cast(pl.Int64).to_numpy()
+    texts = frame.select(text)["text"].to_list()
+    hashes, chars = segment_keys(texts, out["_doc"].to_numpy(), lengths)
+    return out.with_columns(hash=pl.Series(hashes, dtype=pl.UInt64), chars=pl.Series(chars, dtype=pl.UInt32))
+
+
+def segment_keys(texts: list[str], docs: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per segment (its document in `docs`, in order; its `lengths` in characters, adding up to its
+    document's), the hash and length of its key: the segment lowered, letters and digits only
+    (what `to_lowercase()` then removing `[^\\p{L}\\p{N}]` would leave). In numpy over the
+    documents' code points: the two regex passes were most of `segments`. A segment holding a
+    character whose lowering is not one code point alone (İ, Σ) has its key made by polars."""
+    hashes = np.zeros(lengths.size, dtype=np.uint64)
+    chars = np.zeros(lengths.size, dtype=np.int64)
+    lowered = codepoints.lower_table()
+    keeps = codepoints.class_table(((1, KEY_CHARS),)).view(bool)
+    for first, part in codepoints.chunks(texts, CHUNK_CHARS):
+        rows = slice(*np.searchsorted(docs, [first, first + len(part)]))
+        codes = codepoints.clipped(codepoints.code_points("".join(part)))
+        low = lowered[codes]
+        kept = keeps[low]
+        chars[rows] = codepoints.span_sums(kept, lengths[rows])
+        hashes[rows] = codepoints.span_hashes(low[kept], chars[rows])
+        unlowered = (low == 0) & (codes != 0)
+        if unlowered.any():
+            odd = np.flatnonzero(codepoints.span_sums(unlowered, lengths[rows]))
+            ends = np.cumsum(lengths[rows])
+            joined = "".join(part)
+            found = [
+                joined[end - length : end] for end, length in zip(ends[odd], lengths[rows][odd], strict=True)
+            ]
+            hashes[rows.start + odd], chars[rows.start + odd] = _polars_keys(found)
+    return hashes, chars
+
+
+def _polars_keys(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`segment_keys` of texts the code point tables cannot lower, by polars."""
+    keys = pl.Series(texts, dtype=pl.String).str.to_lowercase().str.replace_all(f"[^{KEY_CHARS}]+", "")
+    lengths = keys.str.len_chars().cast(pl.Int64).to_numpy()
+    return codepoints.span_hashes(codepoints.code_points("".join(keys.to_list())), lengths), lengths
 
 
 FLAGGED = {"kind": pl.String, "group": pl.UInt64, "hash": pl.UInt64}

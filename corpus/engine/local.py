@@ -22,6 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
+from corpus.engine.allocator import keep_freed_memory
 from corpus.engine.batch import (
     Counts,
     Pass,
@@ -101,6 +102,12 @@ _CONTEXT: Context | None = None
 def _initialise(context: Context) -> None:
     global _CONTEXT
     _CONTEXT = context
+
+
+def _start_worker(context: Context) -> None:
+    """A pool process's initializer: the context, and heap settings for batch work."""
+    keep_freed_memory()
+    _initialise(context)
 
 
 def _input_size(plan: Plan) -> int:
@@ -300,7 +307,7 @@ class LocalEngine:
         documents)."""
         spawn = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(
-            self.workers, mp_context=spawn, initializer=_initialise, initargs=(context,)
+            self.workers, mp_context=spawn, initializer=_start_worker, initargs=(context,)
         )
         for _ in range(self.workers):  # a submit starts a process while none is idle
             pool.submit(_ready)

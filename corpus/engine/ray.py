@@ -31,6 +31,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
+from corpus.engine.allocator import keep_freed_memory
 from corpus.engine.local import Context, LocalEngine, Unit, _initialise, run_unit
 from corpus.engine.parts import LocalStore
 from corpus.engine.progress import Progress, silent
@@ -98,6 +99,7 @@ class UnitRunner:
     starts (not passed through the object store, so a restarted actor always finds it)."""
 
     def __init__(self, work: str) -> None:
+        keep_freed_memory()
         with open(os.path.join(work, CONTEXT), "rb") as handle:
             _initialise(pickle.load(handle))
 

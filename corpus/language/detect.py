@@ -19,6 +19,12 @@ from corpus.language.script import script_counts, share
 
 # A model or lexicon probability at or above this decides the unit (its logistic curve's midpoint).
 DECIDES = 0.5
+# Units whose labels a process remembers across batches (about 40 bytes each): a worker labels many
+# batches of one build, and news repeats paragraphs across them (wire copy, re-scrapes, near
+# duplicates): on a 100k-document make_corpus build a worker saw 11% of its units before.
+REMEMBERED_UNITS = 500_000
+# A unit is remembered by two 64-bit hashes of its text: a wrong label needs both to collide.
+KEY_SEEDS = (17, 29)
 
 
 def classify_units(units: pl.DataFrame, tifinagh_share: float) -> pl.DataFrame:
@@ -28,8 +34,28 @@ def classify_units(units: pl.DataFrame, tifinagh_share: float) -> pl.DataFrame:
     if "letters" not in units.columns:
         units = pl.concat([units, script_counts(units["unit"])], how="horizontal")
     distinct = units.select("unit", "letters", "tifinagh", "arabic").unique("unit", maintain_order=True)
-    labelled = _classify(distinct, tifinagh_share).select("unit", "label", "score")
+    labelled = _remembered(distinct, tifinagh_share).select("unit", "label", "score")
     return units.drop("tifinagh", "arabic").join(labelled, on="unit", how="left", maintain_order="left")
+
+
+LABELS = {"label": pl.String, "score": pl.Float64}
+# Per Tifinagh share (the only setting a unit's label depends on): keys, label and score.
+_memory: dict[float, pl.DataFrame] = {}
+
+
+def _remembered(units: pl.DataFrame, tifinagh_share: float) -> pl.DataFrame:
+    """`_classify`, for units this process has not labelled before; the others' labels are recalled
+    (a unit's label depends on its text alone, so recalling never changes one)."""
+    keys = ["_k0", "_k1"]
+    keyed = units.with_columns(_k0=pl.col("unit").hash(KEY_SEEDS[0]), _k1=pl.col("unit").hash(KEY_SEEDS[1]))
+    memory = _memory.get(tifinagh_share, pl.DataFrame(schema={**dict.fromkeys(keys, pl.UInt64), **LABELS}))
+    recalled = keyed.join(memory, on=keys, how="left", maintain_order="left")
+    known = recalled["label"].is_not_null()
+    fresh = _classify(recalled.filter(~known).drop("label", "score"), tifinagh_share).select(recalled.columns)
+    room = max(REMEMBERED_UNITS - memory.height, 0)
+    if room and fresh.height:
+        _memory[tifinagh_share] = pl.concat([memory, fresh.select(*keys, *LABELS).head(room)], rechunk=True)
+    return pl.concat([recalled.filter(known), fresh]).drop(keys)
 
 
 def _classify(units: pl.DataFrame, tifinagh_share: float) -> pl.DataFrame:

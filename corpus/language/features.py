@@ -22,6 +22,8 @@ from functools import cache
 
 import numpy as np
 
+from corpus import codepoints
+
 SPACE, DROP = 0x20, 0
 # Arabic spelling variants folded to one letter (hamza seats, alif maqsura, ta marbuta) or dropped.
 ARABIC_FOLDS = {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ـ": ""}
@@ -134,13 +136,7 @@ def grams(folded: Folded, hashing: Hashing) -> Iterator[tuple[np.ndarray, np.nda
 
 def chunks(texts: list[str]) -> Iterator[tuple[int, list[str]]]:
     """Consecutive slices of the texts of about CHUNK_CHARS characters (at least one text each)."""
-    ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
-    first = 0
-    while first < len(texts):
-        done = int(ends[first - 1]) if first else 0
-        last = max(first + 1, int(np.searchsorted(ends, done + CHUNK_CHARS, side="right")))
-        yield first, texts[first:last]
-        first = last
+    return codepoints.chunks(texts, CHUNK_CHARS)
 
 
 def mean_weights(texts: list[str], weights: np.ndarray, hashing: Hashing) -> tuple[np.ndarray, np.ndarray]:

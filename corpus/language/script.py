@@ -9,37 +9,24 @@ points in numpy (see `paragraphs.py` for what it saves).
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import polars as pl
+
+from corpus import codepoints
+from corpus.codepoints import code_points
 
 LETTERS = r"\p{L}"
 TIFINAGH = r"[\u2d30-\u2d7f]"
 ARABIC = r"[\p{Arabic}&&\p{L}]"
-# Classes are bits of one byte per code point; none is assigned a letter above U+323AF (CJK
-# Extension H, the last letters of plane 3), so the table stops there and beyond is "other".
+# Classes are bits of one byte per code point (see `corpus.codepoints`).
 LETTER, ARABIC_LETTER, TIFINAGH_CHAR = 1, 2, 4
-TABLE_SIZE = 0x32400
+CLASSES = ((LETTER, LETTERS), (ARABIC_LETTER, ARABIC), (TIFINAGH_CHAR, TIFINAGH))
 COUNTS = {"letters": LETTER, "tifinagh": TIFINAGH_CHAR, "arabic": ARABIC_LETTER}
 
 
-@cache
 def class_table() -> np.ndarray:
-    """The class bits of every code point below TABLE_SIZE (surrogates: none)."""
-    points = np.concatenate([np.arange(0, 0xD800), np.arange(0xE000, TABLE_SIZE)]).astype("<u4")
-    every = pl.Series([points.tobytes().decode("utf-32-le")])
-    table = np.zeros(TABLE_SIZE, dtype=np.uint8)
-    for bit, regex in ((LETTER, LETTERS), (ARABIC_LETTER, ARABIC), (TIFINAGH_CHAR, TIFINAGH)):
-        inside = regex[1:-1] if regex.startswith("[") else regex
-        kept = every.str.replace_all(f"[^{inside}]", "\x00")[0]
-        table[points[np.frombuffer(kept.encode("utf-32-le"), dtype="<u4") != 0]] |= bit
-    return table
-
-
-def code_points(text: str) -> np.ndarray:
-    """The code points of a string, as uint32."""
-    return np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+    """The class bits of every code point below the table's size (surrogates: none)."""
+    return codepoints.class_table(CLASSES)
 
 
 def span_counts(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> dict[str, np.ndarray]:
@@ -48,7 +35,7 @@ def span_counts(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> dict
     Latin is not counted: every letter neither Arabic nor Tifinagh takes the Latin route (other
     scripts reach the base model there).
     """
-    classes = class_table()[np.minimum(codes, TABLE_SIZE - 1)]
+    classes = class_table()[codepoints.clipped(codes)]
     classes = np.append(classes, np.uint8(0))  # a span may start at the very end (an empty line)
     empty = starts == ends
     counts = {}

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.dataset as ds
 
 
 def parquet_options(level: int) -> dict[str, Any]:
@@ -79,6 +78,8 @@ def assign_splits(frame: pl.DataFrame, validation: float, test: float) -> pl.Ser
 def loaded_bytes(path: Path) -> int:
     """Arrow bytes of a Parquet file read the way `datasets` reads it (batches the size of the
     first row group), which is the `num_bytes` it records; declaring the same keeps the card exact."""
+    import pyarrow.dataset as ds  # here, not at the top: it imports pandas (~1 s before a build starts)
+
     with path.open("rb") as handle:
         fragment = ds.ParquetFileFormat().make_fragment(handle)
         batch = fragment.row_groups[0].num_rows

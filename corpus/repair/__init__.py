@@ -96,7 +96,8 @@ def _mend(
 def _hygiene(
     texts: pl.Series, rules: list[hygiene.Rule], flags: dict[str, np.ndarray], rows: np.ndarray
 ) -> pl.Series:
-    """Each hygiene rule on the texts holding one of its characters (or changed by an earlier rule)."""
+    """Each hygiene rule on the texts holding one of its characters (at the start, or once an
+    earlier rule changed them)."""
     # One regex pass lists the distinct trigger characters of each text.
     found = texts.str.extract_all(hygiene.needs_hygiene(rules))
     dirty = (found.list.len() > 0).arg_true()
@@ -108,7 +109,11 @@ def _hygiene(
     touched = np.zeros(part.len(), dtype=bool)
     for rule in rules:
         has = found.list.eval(pl.element().str.contains(rule.trigger)).list.any().to_numpy()
-        chosen = np.flatnonzero(has | touched)
+        if touched.any():  # an earlier rule may have brought this one's trigger (a rule is a no-op
+            # on text without its trigger, so only texts holding it need the rule)
+            again = np.flatnonzero(touched & ~has)
+            has[again] = part.gather(again).str.contains(rule.trigger).to_numpy()
+        chosen = np.flatnonzero(has)
         if len(chosen) == 0:
             continue
         before = part.gather(chosen)
