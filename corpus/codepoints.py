@@ -63,6 +63,12 @@ def lower_table() -> np.ndarray:
     return table
 
 
+def unlowered(codes: np.ndarray, lowered: np.ndarray) -> np.ndarray:
+    """Where `lowered` (`lower_table()[codes]`) holds no lowering: the code point lowers to several
+    or by context, so the text must be lowered by polars."""
+    return (lowered == 0) & (codes != 0)
+
+
 def chunks(texts: list[str], chars: int) -> Iterator[tuple[int, list[str]]]:
     """Consecutive slices of the texts of about `chars` characters (at least one text each): numpy
     passes over a slice's code points keep their temporary arrays in cache and bounded in size."""

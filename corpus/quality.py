@@ -114,10 +114,12 @@ def character_counts(texts: pl.Series, first: pl.Series) -> tuple[pl.Series, pl.
         low = lowered[codes]
         matches = codepoints.span_sums(low == np.repeat(wanted, lengths), lengths)
         repeated[span] = np.where(wanted > 0, matches, 0)
-        odd = (codepoints.span_sums(low == 0, lengths) > 0) & (wanted > 0)
+        odd = (codepoints.span_sums(codepoints.unlowered(codes, low), lengths) > 0) & (wanted > 0)
         odd |= np.array([f is not None and len(f) > 1 for f in firsts[span]], dtype=bool)
-        for row in np.flatnonzero(odd) + start:
-            repeated[row] = pl.Series([strings[row]]).str.to_lowercase()[0].count(firsts[row])
+        if odd.any():
+            rows = np.flatnonzero(odd) + start
+            slow = pl.Series([strings[row] for row in rows], dtype=pl.String).str.to_lowercase().to_list()
+            repeated[rows] = [text.count(firsts[row]) for text, row in zip(slow, rows, strict=True)]
     series = (pl.Series(values, dtype=pl.Int64) for values in (letters, repeated, visible))
     return next(series), next(series), next(series)
 

@@ -95,19 +95,17 @@ def segment_keys(texts: list[str], docs: np.ndarray, lengths: np.ndarray) -> tup
     keeps = codepoints.class_table(((1, KEY_CHARS),)).view(bool)
     for first, part in codepoints.chunks(texts, CHUNK_CHARS):
         rows = slice(*np.searchsorted(docs, [first, first + len(part)]))
-        codes = codepoints.clipped(codepoints.code_points("".join(part)))
+        spans, joined = lengths[rows], "".join(part)
+        codes = codepoints.clipped(codepoints.code_points(joined))
         low = lowered[codes]
         kept = keeps[low]
-        chars[rows] = codepoints.span_sums(kept, lengths[rows])
+        chars[rows] = codepoints.span_sums(kept, spans)
         hashes[rows] = codepoints.span_hashes(low[kept], chars[rows])
-        unlowered = (low == 0) & (codes != 0)
+        unlowered = codepoints.unlowered(codes, low)
         if unlowered.any():
-            odd = np.flatnonzero(codepoints.span_sums(unlowered, lengths[rows]))
-            ends = np.cumsum(lengths[rows])
-            joined = "".join(part)
-            found = [
-                joined[end - length : end] for end, length in zip(ends[odd], lengths[rows][odd], strict=True)
-            ]
+            odd = np.flatnonzero(codepoints.span_sums(unlowered, spans))
+            ends = np.cumsum(spans)[odd]
+            found = [joined[end - size : end] for end, size in zip(ends, spans[odd], strict=True)]
             hashes[rows.start + odd], chars[rows.start + odd] = _polars_keys(found)
     return hashes, chars
 
