@@ -42,7 +42,6 @@ SHAPING_LIBRARIES = (
     "ftfy",
     "numpy",
     "xxhash",
-    "fasttext-predict",
     "datasets",
     "huggingface-hub",
     "matplotlib",
