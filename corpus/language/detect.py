@@ -3,8 +3,8 @@
 Every unit gets a `label` and a `score` in [0, 1]: the Tifinagh share for `zgh`, the trained
 model's probability for `ary`/`ar`/`ary_Latn`, the Kabyle lexicon's for `kab`, the fastText
 probability otherwise. Arabic-script units never reach fastText (it would say `ar` for Darija too);
-Latin units reach it only when neither Kabyle nor Arabizi is likely, which keeps the one Python
-loop over texts short.
+Latin units reach it only when neither Kabyle nor Arabizi is likely (fastText reads Arabizi as
+French or Malay, often with confidence).
 """
 
 from __future__ import annotations

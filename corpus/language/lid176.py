@@ -1,7 +1,7 @@
 """fastText's lid.176 model read from its file and run in numpy over a whole batch of texts.
 
 Why our own: fastText's Python binding classifies one text per call (79-100 µs for a 128-character
-news unit, a sixth of the language step) and its batch call returns no probabilities. This reads
+news unit, a third of the language step) and its batch call returns no probabilities. This reads
 the same quantised model file and repeats fastText's arithmetic in the same order and precision
 (float32 sums in input order, no fused multiply-add, the hierarchical softmax's depth-first search
 with its pruning): 35 µs a unit over a worker's batches of news. Labels equal fastText's; a
