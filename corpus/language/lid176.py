@@ -34,7 +34,7 @@ FNV_OFFSET, FNV_PRIME = np.uint32(2166136261), np.uint32(16777619)
 HIERARCHICAL_SOFTMAX, SUPERVISED = 1, 3
 # A label's log-probability below log(0 + 1e-5) is not searched (fastText's threshold 0).
 FLOOR = np.float32(np.log(1e-5))
-# Words whose input rows a process keeps across batches (~100 bytes each with their rows): news
+# Words whose input rows a process keeps across batches (~125 bytes each with their rows): news
 # repeats its vocabulary, and from the fourth batch of make_corpus news on, 74-88% of a batch's
 # distinct words had been read before.
 KEPT_WORDS = 200_000
@@ -252,8 +252,9 @@ def subword_rows(model: Lid176, tokens: list[str]) -> tuple[np.ndarray, np.ndarr
     known = np.array([model.words.get(token, -1) for token in tokens], np.int64)
     # `</s>` stands for itself: fastText gives it no n-grams.
     brackets = ["" if token == EOS else f"{BOW}{token}{EOW}" for token in tokens]
-    data = np.frombuffer("".join(brackets).encode("utf-8", "surrogatepass"), np.uint8)
-    sizes = np.array([len(b.encode("utf-8", "surrogatepass")) for b in brackets], np.int64)
+    encoded = [bracketed.encode("utf-8", "surrogatepass") for bracketed in brackets]
+    data = np.frombuffer(b"".join(encoded), np.uint8)
+    sizes = np.fromiter(map(len, encoded), np.int64, len(encoded))
     starts, ends, owner = _ngrams(data, sizes, model.minn, model.maxn)
     mapped = model.buckets[_fnv(data, starts, ends) % np.uint32(model.buckets.size)]
     kept = mapped >= 0  # buckets pruned from the model count for nothing
@@ -302,7 +303,7 @@ def _fnv(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
 
 def _means(rows: np.ndarray, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Per unit (`lengths` consecutive `ids` each) the mean of its rows, summed in input order in
-    float32 as fastText does (numpy's own sums are pairwise: other bits)."""
+    float32 as fastText does (`np.add.reduceat` adds in another order: other bits)."""
     order = np.argsort(-lengths, kind="stable")  # longest first: the units still adding are a prefix
     firsts = (np.cumsum(lengths) - lengths)[order]
     sums = np.zeros((lengths.size, rows.shape[1]), np.float32)
