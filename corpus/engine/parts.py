@@ -53,15 +53,17 @@ class LocalStore(InProcess):
         return [read_array(array_file(self.work, self.step, part, self.phase, name)) for part in self.parts]
 
     def texts(self, parts: np.ndarray, rows: np.ndarray) -> pl.Series:
-        out: list[str | None] = [None] * parts.size
+        """Each part's wanted texts taken in Arrow, then put back in the order asked (no Python
+        object per text: the loop that placed them one by one held the GIL for a third of the
+        time the threads of near duplicates' verification spent)."""
+        pieces, places = [pl.Series("text", [], dtype=pl.String)], [np.zeros(0, dtype=np.int64)]
         for part in np.unique(parts).tolist():
             chosen = np.flatnonzero(parts == part)
             column = read_column(part_file(self.work, self.step, self.parts[part]), "text")
-            for position, value in zip(
-                chosen.tolist(), column.gather(rows[chosen].astype(np.int64)).to_list(), strict=True
-            ):
-                out[position] = value
-        return pl.Series("text", out, dtype=pl.String)
+            pieces.append(column.gather(rows[chosen].astype(np.int64)).cast(pl.String))
+            places.append(chosen)
+        taken = pl.concat(pieces, rechunk=True)
+        return taken.gather(np.argsort(np.concatenate(places), kind="stable")).alias("text")
 
     def scratch(self) -> Path:
         folder = self.work / "scratch"

@@ -18,6 +18,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import polars as pl
 import yaml
 
@@ -173,20 +174,30 @@ def probabilities(texts: pl.Series, lexicons: list[Lexicon]) -> pl.DataFrame:
     """
     words = text_words(texts, lexicons)
     # Each distinct word is lowered and weighed once (a corpus repeats its words: 5,000 news
-    # paragraphs hold 945k words, 69k distinct), then joined back to its occurrences in order.
+    # paragraphs hold 945k words, 69k distinct); only the words that weigh something (a few
+    # hundred) are joined back to their occurrences, the rest adding nothing to a text's sum.
     distinct = words.select(pl.col("word").unique(maintain_order=True)).with_columns(
         _lookup=lexicon_word(pl.col("word"), lexicons[0])
     )
     weighed = (word_weights(pl.col("_lookup"), lex).alias(lex.name) for lex in lexicons)
-    weights = distinct.select("word", *weighed)
-    scored = (
-        words.join(weights, on="word", how="left", maintain_order="left")
-        .group_by("row")
-        .agg((pl.col(lex.name).sum() / pl.len()).alias(lex.name) for lex in lexicons)
+    weights = distinct.select("word", *weighed).filter(
+        pl.any_horizontal(pl.col(lex.name) != 0.0 for lex in lexicons)
     )
-    every = pl.DataFrame({"row": pl.int_range(texts.len(), eager=True, dtype=pl.UInt32)})
-    scores = every.join(scored, on="row", how="left").sort("row")
+    sums = (
+        words.filter(pl.col("word").is_in(weights["word"].implode()))
+        .join(weights, on="word", how="left", maintain_order="left")
+        .group_by("row")
+        .agg(pl.col(lex.name).sum() for lex in lexicons)
+    )
+    counts = np.bincount(words["row"].to_numpy(), minlength=texts.len())
+    every = pl.DataFrame({"row": pl.int_range(texts.len(), eager=True, dtype=pl.UInt32), "_words": counts})
+    scores = every.join(sums, on="row", how="left").sort("row")
     return scores.select(
-        (1.0 / (1.0 + ((pl.col(lex.name).fill_null(0.0) - lex.offset) * -lex.scale).exp())).alias(lex.name)
+        (1.0 / (1.0 + ((_per_word(lex.name) - lex.offset) * -lex.scale).exp())).alias(lex.name)
         for lex in lexicons
     )
+
+
+def _per_word(name: str) -> pl.Expr:
+    """A lexicon's weight per word of the text (0 for a text without words)."""
+    return pl.when(pl.col("_words") > 0).then(pl.col(name).fill_null(0.0) / pl.col("_words")).otherwise(0.0)
