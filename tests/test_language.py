@@ -6,6 +6,7 @@ checks are in test_language_realdata.py and the measurements in tests/benchmarks
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import polars as pl
@@ -22,7 +23,14 @@ from corpus.language.arabizi import latin_probabilities
 from corpus.language.base import MAX_CHARS, predict
 from corpus.language.darija import darija_probability
 from corpus.language.detect import classify_units
-from corpus.language.lexicon import group_words, load_lexicon, probabilities
+from corpus.language.lexicon import (
+    group_words,
+    lexicon_word,
+    load_lexicon,
+    probabilities,
+    text_words,
+    word_weights,
+)
 from corpus.language.paragraphs import split_units, vote
 from corpus.pipeline import plan
 from corpus.sources import read_sources
@@ -115,6 +123,53 @@ def test_lexicon_stem_groups_combine_every_affix() -> None:
     words = group_words(group)
     assert words[0] == "واش" and len(words) == 1 + 2 * 2 * 2
     assert {"كنقول", "كنقولو", "غاشوف", "غاشوفو"} <= set(words)
+
+
+def lexicon_reference(texts: list[str | None], name: str) -> list[float]:
+    """A lexicon's probability computed plainly: every word of a text weighed on its own, averaged."""
+    lexicon = load_lexicon(name)
+    words = text_words(pl.Series(texts, dtype=pl.String), [lexicon])
+    looked = words.with_columns(_lookup=lexicon_word(pl.col("word"), lexicon))
+    weighed = looked.with_columns(w=word_weights(pl.col("_lookup"), lexicon))
+    means = dict(weighed.group_by("row").agg(pl.col("w").mean()).iter_rows())
+    score = [means.get(row, 0.0) for row in range(len(texts))]
+    return [1.0 / (1.0 + math.exp(-lexicon.scale * (s - lexicon.offset))) for s in score]
+
+
+LEXICON_WORDS = [
+    "ديال",
+    "بزاف",
+    "والله",
+    "كنقولو",
+    "الذي",
+    "wach",
+    "bzaf",
+    "3lach",
+    "deg",
+    "ɣer",
+    "le",
+    "the",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.lists(st.sampled_from(LEXICON_WORDS) | st.text("abcأإىـ 379,.", max_size=6), max_size=9).map(
+                " ".join
+            ),
+        ),
+        max_size=8,
+    ),
+    st.sampled_from(["darija", "arabizi", "kabyle"]),
+)
+def test_lexicon_probabilities_equal_weighing_every_word_on_its_own(
+    texts: list[str | None], name: str
+) -> None:
+    found = probabilities(pl.Series(texts, dtype=pl.String), [load_lexicon(name)])[name].to_list()
+    assert found == pytest.approx(lexicon_reference(texts, name), rel=1e-12, abs=1e-15)
 
 
 def test_darija_lexicon_on_text_without_words_is_not_darija() -> None:
