@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -26,6 +27,7 @@ from corpus.dedup import (
 )
 from corpus.dedup.near import _stars, id_prefixes
 from corpus.engine.memory import run_steps
+from corpus.engine.shuffle import InProcess
 from tests.helpers import frame
 
 SECTION = DedupConfig()
@@ -220,10 +222,31 @@ def test_signatures_in_small_pieces_give_the_same_decisions(monkeypatch: pytest.
     one = run_steps(rows, steps)
     monkeypatch.setattr("corpus.dedup.phases.NORMALISE_DOCS", 2)
     monkeypatch.setattr("corpus.dedup.near.BANDS_AT_ONCE", 3)
-    monkeypatch.setattr("corpus.dedup.near.GRAM_DOCS", 2)
-    monkeypatch.setattr("corpus.dedup.near.EXACT_BATCH_PAIRS", 1)
+    monkeypatch.setattr("corpus.dedup.verify.GRAM_DOCS", 2)
+    monkeypatch.setattr("corpus.dedup.verify.EXACT_BATCH_PAIRS", 1)
     many = run_steps(rows, steps)
     assert one.rows.equals(many.rows)
+    assert one.removed.height > 0
+
+
+def test_verification_cut_into_any_calls_gives_the_same_decisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Close pairs are verified by a regroup, which a cluster cuts into buckets whose results come
+    back in any order: the same decisions as one call here."""
+    rows = clustered_corpus()
+    steps = [ExactDuplicates(SECTION), NearDuplicates(SECTION)]
+    one = run_steps(rows, steps)
+    regroup, calls = InProcess.regroup, []
+
+    def in_buckets(self: InProcess, frame: pl.DataFrame, by: list[str], run: Any) -> pl.DataFrame:
+        if by != ["_pair"]:
+            return regroup(self, frame, by, run)
+        calls.append(frame.height)
+        return pl.concat([run(frame.filter(pl.col("_pair") % 3 == bucket)) for bucket in (2, 0, 1)])
+
+    monkeypatch.setattr(InProcess, "regroup", in_buckets)
+    cut = run_steps(rows, steps)
+    assert calls and calls[0] > 3
+    assert one.rows.equals(cut.rows) and one.removed.equals(cut.removed)
     assert one.removed.height > 0
 
 

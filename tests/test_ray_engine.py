@@ -73,8 +73,9 @@ def test_ray_writes_the_same_bytes_as_the_local_engine(
     monkeypatch.setattr(ray_shuffle, "gather_here", gather_here)
     config = sample_config(tmp_path / "cfg", batch_rows=3)
     summary = build(config, tmp_path / "out", Options(engine="ray", workers=2))
-    # The sample's few parts are under the driver switch: every gather ran in the driver.
-    assert here == ["recurring", "rescrape", "exact_dedup", "near_dedup"]
+    # The sample's few parts are under the driver switch: every gather ran in the driver (near
+    # duplicates gather twice: band keys, then the n-grams of documents in a close pair).
+    assert here == ["recurring", "rescrape", "exact_dedup", "near_dedup", "near_dedup"]
     files = release_files(summary.path)
     assert sorted(files) == sorted(local_release)
     assert [name for name in files if files[name] != local_release[name]] == []
@@ -88,7 +89,8 @@ def test_phases_group_on_the_cluster_with_components_in_rounds(
     local_release: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Recurring furniture, re-scrapes, exact duplicates (without the row the re-scrape phase
-    removed) and candidate pairs gathered by Ray shuffles, connected components in
+    removed), candidate pairs and the candidates' n-grams gathered by Ray shuffles, close pairs
+    verified in a Ray regroup, connected components in
     rounds of Ray regroups (the driver switches forced to 0), stars per component group on Ray:
     the same bytes as the local engine (and as `test_ray_writes_the_same_bytes_as_the_local_engine`,
     where these small gathers and regroups run in the driver)."""
@@ -111,6 +113,8 @@ def test_phases_group_on_the_cluster_with_components_in_rounds(
     files = release_files(build(config, tmp_path / "out", Options(engine="ray", workers=2)).path)
     assert [name for name in files if files[name] != local_release[name]] == []
     assert shuffles[:4] == ["gather recurring", "gather rescrape", "gather exact_dedup", "gather near_dedup"]
+    assert shuffles.count("gather near_dedup") == 2  # band keys, then the candidates' n-grams
+    assert "regroup near_dedup by _pair" in shuffles  # exact verification
     assert "regroup near_dedup by node" in shuffles  # component rounds
     assert shuffles[-1] == "regroup near_dedup by _component"  # stars
 

@@ -28,10 +28,7 @@
 
 from __future__ import annotations
 
-import mmap
 import tempfile
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -43,20 +40,13 @@ import pyarrow as pa
 from corpus.config import DedupConfig
 from corpus.dedup.clusters import clusters, star_inputs
 from corpus.dedup.lsh import Signatures, band_keys, bucket_pairs, estimated_jaccard, packed, unpacked
-from corpus.dedup.normalise import matching_text, survivor_order
-from corpus.dedup.signatures import gram_hashes
+from corpus.dedup.normalise import survivor_order
 from corpus.dedup.store import Earlier
+from corpus.dedup.verify import exact_jaccard
 from corpus.step import KEY, PART, ROW, Gather, KeyStore
 
 # Bands whose keys are held at once: 8 bands are 64 MB per million documents.
 BANDS_AT_ONCE = 8
-# Documents whose texts are read and hashed at a time when building the n-gram store.
-GRAM_DOCS = 4_096
-# Parts whose texts are read and hashed at once, one a thread.
-GRAM_THREADS = 2
-# Pairs whose exact Jaccard is computed per numpy batch: 1k pairs of news articles are ~30 MB
-# of n-gram keys (5k pairs added 400 MB to the peak at 1M documents).
-EXACT_BATCH_PAIRS = 1_000
 # Stars up to this size may keep a better member than their centre (checked pair by pair); a bigger
 # star (a template copied thousands of times) keeps its centre.
 SWAP_CHECK_MEMBERS = 64
@@ -293,9 +283,10 @@ def _edges(
     if both.size:
         wanted = np.unique(np.concatenate([left[both], right[both]]))
         places = docs.select(PART, ROW)[np.searchsorted(involved, wanted)]
+        places = places.with_columns(doc=pl.Series(wanted))
         with tempfile.TemporaryDirectory(dir=store.scratch()) as scratch:
-            grams = GramStore(store, places, wanted, section.ngram, Path(scratch))
-            similarity[both] = grams.jaccard(left[both], right[both])
+            pairs = (left[both], right[both])
+            similarity[both] = exact_jaccard(store, places, pairs, section.ngram, Path(scratch))
     keep = similarity >= section.threshold
     return pl.DataFrame({"left": left[keep], "right": right[keep], "similarity": similarity[keep]})
 
@@ -373,91 +364,3 @@ def _edge_similarity(edges: pl.DataFrame, a: np.ndarray, b: np.ndarray) -> np.nd
     order = np.argsort(keys)
     found = order[np.searchsorted(keys[order], _pair_keys(a, b))]
     return edges["similarity"].to_numpy()[found]
-
-
-def _distinct_grams(texts: pl.Series, ngram: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each text's distinct n-gram hashes, ascending, end to end (uint32), and how many each has:
-    one sort of (text, hash) keys for all of them."""
-    matching = texts.to_frame("t").select(matching_text(pl.col("t")))["t"]
-    hashes, offsets = gram_hashes(matching, ngram)
-    owner = np.repeat(np.arange(texts.len(), dtype=np.uint64), np.diff(np.append(offsets, hashes.size)))
-    keys = np.sort((owner << np.uint64(32)) | hashes.astype(np.uint64))
-    # Sorted, then the repeats dropped: np.unique's hash table took 10x longer on these keys.
-    keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys
-    sizes = np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=texts.len())
-    return (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), sizes
-
-
-def _grams_by_part(
-    store: KeyStore, by_part: pl.DataFrame, ngram: int
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(documents, their distinct n-grams, how many each) chunk by chunk, in `by_part`'s order.
-    Each part's texts are read once; GRAM_THREADS parts at a time on threads (reading, polars
-    and numpy release the GIL), so memory is that many parts' wanted texts."""
-    parts = [rows for _, rows in by_part.group_by(PART, maintain_order=True)]
-
-    def grams(rows: pl.DataFrame) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        texts = store.texts(rows[PART].to_numpy(), rows[ROW].to_numpy())
-        return [
-            (
-                rows["_i"].slice(low, GRAM_DOCS).to_numpy(),
-                *_distinct_grams(texts.slice(low, GRAM_DOCS), ngram),
-            )
-            for low in range(0, rows.height, GRAM_DOCS)
-        ]
-
-    with ThreadPoolExecutor(GRAM_THREADS) as pool:
-        for first in range(0, len(parts), GRAM_THREADS):
-            for chunks in pool.map(grams, parts[first : first + GRAM_THREADS]):
-                yield from chunks
-
-
-class GramStore:
-    """The distinct n-gram hashes of some documents, hashed from their texts once and kept sorted
-    in a scratch file; `jaccard` reads only the documents of a chunk of pairs at a time."""
-
-    def __init__(
-        self, store: KeyStore, places: pl.DataFrame, wanted: np.ndarray, ngram: int, folder: Path
-    ) -> None:
-        """`places`: the `_part` and `_row` of each `wanted` document (numbers, ascending)."""
-        self.wanted = wanted
-        self.sizes = np.zeros(wanted.size, dtype=np.int64)
-        self.starts = np.zeros(wanted.size, dtype=np.int64)
-        path, written = folder / "grams.u32", 0
-        by_part = places.with_row_index("_i").sort(PART, ROW)
-        with path.open("wb") as out:
-            for chunk, distinct, sizes in _grams_by_part(store, by_part, ngram):
-                self.starts[chunk] = written + np.cumsum(sizes) - sizes
-                self.sizes[chunk] = sizes
-                out.write(distinct.tobytes())
-                written += distinct.size
-        self.values = np.memmap(path, dtype=np.uint32, mode="r") if written else np.zeros(0, np.uint32)
-
-    def jaccard(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        """Exact n-gram Jaccard of each pair of documents (numbers in the canonical order)."""
-        out = np.empty(left.size, dtype=np.float64)
-        a, b = np.searchsorted(self.wanted, left), np.searchsorted(self.wanted, right)
-        for low in range(0, left.size, EXACT_BATCH_PAIRS):
-            chunk = slice(low, low + EXACT_BATCH_PAIRS)
-            pair = np.arange(a[chunk].size, dtype=np.uint64)
-            sides = [self._keys(side[chunk], pair) for side in (a, b)]
-            sizes = [self.sizes[side[chunk]] for side in (a, b)]
-            both = np.sort(np.concatenate(sides))
-            shared_keys = both[1:][both[1:] == both[:-1]]
-            shared = np.bincount((shared_keys >> np.uint64(32)).astype(np.int64), minlength=pair.size)
-            out[chunk] = shared / np.maximum(sizes[0] + sizes[1] - shared, 1)
-        self._release()
-        return out
-
-    def _keys(self, docs: np.ndarray, pair: np.ndarray) -> np.ndarray:
-        """(pair << 32 | hash) for every distinct hash of each pair's document on one side."""
-        size = self.sizes[docs]
-        start = np.repeat(self.starts[docs] - np.concatenate([[0], np.cumsum(size)[:-1]]), size)
-        hashes = np.asarray(self.values[start + np.arange(size.sum())]).astype(np.uint64)
-        return (np.repeat(pair, size) << np.uint64(32)) | hashes
-
-    def _release(self) -> None:
-        """Drop the file's pages from this process's memory (they are cache, not working set)."""
-        handle = getattr(self.values, "_mmap", None)
-        if handle is not None and hasattr(mmap, "MADV_DONTNEED"):
-            handle.madvise(mmap.MADV_DONTNEED)
