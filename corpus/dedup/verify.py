@@ -9,9 +9,9 @@ engine's group-bys, so that on a cluster no single process reads the candidates'
    are (the hashing's rows, saved as arrays in the scratch folder) and reads those of one chunk of
    its pairs at a time from the part files, so memory is one chunk however many pairs there are.
 
-The local engine runs both in its own process (parts on threads); the Ray engine
-runs them on the cluster above its driver switches. Either way a pair's Jaccard is computed from
-the same n-grams by the same arithmetic, so the edges are the same.
+The local engine runs both in its own process (parts on threads); the Ray engine runs them on the
+cluster above its driver switches. Either way a pair's Jaccard is computed from the same n-grams by
+the same arithmetic, so the edges are the same.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def exact_jaccard(
 
 
 def _as_is(frame: pl.DataFrame) -> pl.DataFrame:
+    """The hashing's rows need no work once gathered (its tasks did it)."""
     return frame
 
 
@@ -78,8 +79,8 @@ class PartGrams:
         final = _grams_file(self.folder, part)
         unfinished = final.with_suffix(f".{os.getpid()}.partial")
         with unfinished.open("wb") as out:
-            for low in range(0, texts.len(), GRAM_DOCS):
-                distinct, counts = distinct_grams(texts.slice(low, GRAM_DOCS), self.ngram)
+            for first in range(0, texts.len(), GRAM_DOCS):
+                distinct, counts = distinct_grams(texts.slice(first, GRAM_DOCS), self.ngram)
                 out.write(distinct.tobytes())
                 sizes.append(counts)
         unfinished.replace(final)
