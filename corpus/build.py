@@ -8,8 +8,9 @@ from __future__ import annotations
 import hashlib
 import platform
 import shutil
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ class BuildSummary:
     splits: list[Split]
     rows_read: int
     unknown_outlets: list[tuple[str, int]]
+    # Where the wall time went: preparing, each pass, each corpus-wide decision, the release.
+    stages: list[tuple[str, float]] = field(default_factory=list)
 
     def released(self) -> pl.DataFrame:
         """The released rows, read back from the release's shards (every language and split)."""
@@ -90,6 +93,7 @@ def build(
     config_path: Path, out_root: Path, options: Options = Options(), progress: Progress = silent
 ) -> BuildSummary:
     """Build the release a config describes under `out_root/<name>/<version>`."""
+    begun = time.perf_counter()
     loaded = load_config(config_path)
     target = out_root / loaded.config.name / loaded.config.release_version
     check_writable(target.parent)
@@ -104,20 +108,26 @@ def build(
         engine = make_engine(
             options.engine or loaded.config.engine, options.workers or execution.workers, progress
         )
+        prepared = time.perf_counter() - begun  # config, plan, input fingerprints, work folder
         output = engine.run(steps, work, limits, execution.batch_bytes)
         reports = step_reports(steps.names, output.counts)
         staging = staging_folder(target)
+        started = time.perf_counter()
         try:
-            written, unknown = _write(loaded, output, staging, work, inputs, registry, reports)
+            with progress.task("release", 0, ""):
+                written, unknown = _write(loaded, output, staging, work, inputs, registry, reports)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         if not options.force:
             carry_changelog(target, staging)  # a rebuild keeps the section `corpus diff` wrote
         status = publish_folder(staging, target, options.force)
+        stages = [("prepare", prepared), *output.stages, ("release", time.perf_counter() - started)]
         if not options.keep_work:
             remove(work)
-    return BuildSummary(target, status, written.report, reports, written.splits, output.rows_read, unknown)
+    return BuildSummary(
+        target, status, written.report, reports, written.splits, output.rows_read, unknown, stages
+    )
 
 
 def _write(

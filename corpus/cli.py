@@ -247,6 +247,12 @@ def _print_summary(summary: BuildSummary) -> None:
         removed = ", ".join(f"{reason} {n}" for reason, n in step.removed.items())
         table.add_row(step.name, str(step.rows_in), str(step.rows_out), removed, f"{step.seconds:.2f}")
     out.print(table)
+    stages = Table(title="stages (wall time)", title_justify="left")
+    stages.add_column("stage")
+    stages.add_column("seconds", justify="right")
+    for name, seconds in summary.stages:
+        stages.add_row(name, f"{seconds:.2f}")
+    out.print(stages)
     per_language = ", ".join(f"{s.language} {s.num_examples}" for s in languages(summary.splits))
     per_split = ", ".join(
         f"{name} {sum(s.num_examples for s in summary.splits if s.name == name)}"

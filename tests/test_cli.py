@@ -103,6 +103,9 @@ def test_verbose_rebuild_reports_unchanged(quiet_build) -> None:
     assert result.exit_code == 0, result.output
     assert "unchanged" in result.stdout
     assert "near_dedup" in result.stdout  # the step table
+    stages = result.stdout[result.stdout.index("stages (wall time)") :]
+    for stage in ("prepare", "pass 1", "recurring", "pass 2", "near_dedup", "release"):
+        assert f"│ {stage} " in stages
 
 
 def test_every_command_has_help_with_an_example() -> None:

@@ -109,6 +109,23 @@ def test_work_is_removed_after_a_release_unless_kept(tmp_path: Path) -> None:
     assert list((folder / "pass-1").glob("*.done.json"))
 
 
+STAGES = ["prepare", "pass 1", "recurring", "pass 2", "rescrape", "exact_dedup", "near_dedup", "release"]
+
+
+def test_a_build_reports_the_wall_time_of_each_stage(tmp_path: Path) -> None:
+    """Preparing, each pass, each decision, the release, in that order, within the build's own
+    time; a rerun over kept work decides nothing again, so its decisions are not stages."""
+    config = sample_config(tmp_path / "cfg", batch_rows=5)
+    started = time.perf_counter()
+    summary = build(config, tmp_path / "out", Options(workers=1, keep_work=True))
+    took = time.perf_counter() - started
+    assert [name for name, _ in summary.stages] == STAGES
+    assert all(seconds >= 0 for _, seconds in summary.stages)
+    assert sum(seconds for _, seconds in summary.stages) <= took
+    again = build(config, tmp_path / "out", Options(workers=1, force=True))
+    assert [name for name, _ in again.stages] == ["prepare", "pass 1", "pass 2", "release"]
+
+
 def done_markers(folder: Path) -> dict[Path, int]:
     return {p: p.stat().st_mtime_ns for p in folder.glob("pass-*/*.done.json")}
 

@@ -213,6 +213,7 @@ class LocalEngine:
         self.workers = workers or os.cpu_count() or 1
         self.progress = progress
         self.pool: ProcessPoolExecutor | None = None
+        self.stages: list[tuple[str, float]] = []  # (pass or decision, wall seconds) of the last run
 
     def run(self, plan: Plan, work: Path, limits: Limits, input_bytes: int) -> LocalOutput:
         """Every pass and decision of the plan; the pool's processes serve all passes."""
@@ -232,6 +233,7 @@ class LocalEngine:
         context = Context(plan, passes, work, limits)
         counts: Counts = {"read": StepCount()}
         finished = Finished()
+        self.stages = []
         for index, step in enumerate(passes):
             if index == 0 and _input_size(plan) > input_bytes:  # more than one read task, surely
                 self._warm(context)
@@ -240,7 +242,9 @@ class LocalEngine:
                 units = [Unit(0, f"t{task.index:06d}", task) for task in tasks]
             else:
                 units = [Unit(index, name, part=number) for number, name in enumerate(finished.parts)]
+            started = time.perf_counter()
             finished = self._run_pass(context, index, units, step)
+            self.stages.append((f"pass {index + 1}", time.perf_counter() - started))
             if index == 0:
                 _check_columns(plan, tasks, finished)
                 rows_read = finished.rows_read
@@ -250,7 +254,9 @@ class LocalEngine:
             self._decide(context, index, step, finished, counts)
         counts["read"].rows_in = rows_read
         pending = [phase.name for phase in passes[-1].phases]
-        return LocalOutput(work, len(passes) - 1, finished.parts, pending, counts, rows_read)
+        output = LocalOutput(work, len(passes) - 1, finished.parts, pending, counts, rows_read)
+        output.stages = self.stages
+        return output
 
     def _run_pass(self, context: Context, index: int, units: list[Unit], step: Pass) -> Finished:
         folder = pass_folder(context.work, index)
@@ -329,12 +335,14 @@ class LocalEngine:
             if not path.is_file() and not finished.parts:  # nothing was read: nothing to decide
                 write_frame(path, pl.DataFrame(schema=DECISION))
             if not path.is_file():
+                begun = time.perf_counter()
                 store = self._store(context.work, index, finished.parts, phase.name, removed_so_far)
                 with self.progress.task(f"{phase.name} (corpus-wide)", 0, ""):
                     started = time.perf_counter()
                     table = phase.decide(store)
                     count.seconds += time.perf_counter() - started
                 write_frame(path, table)
+                self.stages.append((phase.name, time.perf_counter() - begun))
             table = pl.read_parquet(path)
             earlier = 0 if removed_so_far is None else removed_so_far.height
             count.rows_in -= earlier

@@ -108,6 +108,7 @@ class LocalOutput:
     ):
         self.work, self.step, self.parts, self.pending = work, step, parts, pending
         self.counts, self.rows_read = counts, rows_read
+        self.stages: list[tuple[str, float]] = []  # (pass or decision, wall seconds) as the engine ran them
 
     def batches(self) -> Iterator[tuple[int, pl.DataFrame]]:
         tables = {phase: pl.read_parquet(decisions_file(self.work, phase)) for phase in self.pending}

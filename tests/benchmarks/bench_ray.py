@@ -8,9 +8,10 @@ workers either way) and, with RAY_BENCH_CLUSTER, `--engine ray` joining a cluste
 one CPU each simulated on this machine (`tests/ray_cluster.py`; its CPU and memory are the
 cluster's daemons', outside the build's process tree, so only its wall time compares). The table
 says whether the data shards and `removed/` are byte-identical to the local engine's, with wall and
-CPU seconds and the peak RSS of each process tree. Ray's fixed cost (start, actor pool, one Ray
-Data stage per pass, a shuffle per phase group-by) is the difference on the sample, where the work
-itself is a few seconds.
+CPU seconds and the peak RSS of each process tree; a second table gives each stage's wall time on
+both engines (preparing, each pass, each decision, the release: the build's own stage table), so
+Ray's fixed cost (start, actor pool, one Ray Data stage per pass, a shuffle per phase group-by
+above the driver switches) shows where it is paid.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,7 @@ from tests.benchmarks.conftest import (
     corpus_config,
     make_corpus,
     print_table,
+    stage_seconds,
 )
 from tests.benchmarks.process_tree import Measurement, log_tail, measure
 from tests.helpers import release_files
@@ -41,13 +44,20 @@ def sizes() -> list[int]:
     return [int(n) for n in os.environ.get("RAY_BENCH_DOCS", "20000,100000").split(",") if n]
 
 
-def build(
-    config: Path, out: Path, engine: str, env: dict[str, str] | None = None
-) -> tuple[Measurement, dict[str, bytes]]:
-    """One build with `engine` in a fresh process (in `env`: a cluster to join); the data shards
-    and removed rows it wrote."""
-    command = [*corpus_build_command(config, out), "--engine", engine, "--workers", "2"]
-    run = measure(command, out.with_suffix(".log"), env)
+@dataclass
+class Run:
+    """One build: its measurement, the wall seconds of each stage, the data and removed files."""
+
+    measured: Measurement
+    stages: dict[str, float]
+    files: dict[str, bytes]
+
+
+def build(config: Path, out: Path, engine: str, env: dict[str, str] | None = None) -> Run:
+    """One build with `engine` in a fresh process (in `env`: a cluster to join), its summary
+    printed wide enough for one line a stage."""
+    command = [*corpus_build_command(config, out, quiet=False), "--engine", engine, "--workers", "2"]
+    run = measure(command, out.with_suffix(".log"), {**(env or os.environ), "COLUMNS": "200"})
     if run.returncode != 0:
         pytest.fail(
             f"corpus build --engine {engine} exited {run.returncode}:\n{log_tail(out.with_suffix('.log'))}"
@@ -55,7 +65,7 @@ def build(
     files = release_files(next(out.glob("*/v*")))
     kept = {name: data for name, data in files.items() if name.startswith(("data/", "removed/"))}
     shutil.rmtree(out)
-    return run, kept
+    return Run(run, stage_seconds(out.with_suffix(".log")), kept)
 
 
 def corpora(tmp_path: Path) -> list[tuple[str, Path]]:
@@ -69,21 +79,19 @@ def corpora(tmp_path: Path) -> list[tuple[str, Path]]:
 
 
 def test_ray_against_local(tmp_path: Path) -> None:
-    rows = []
+    rows, stages = [], []
     cluster = os.environ.get("RAY_BENCH_CLUSTER") == "1"
     with loopback_cluster(2) if cluster else nullcontext({}) as joined:
         for label, config in corpora(tmp_path):
-            local, local_files = build(config, tmp_path / "local", "local")
-            ray, ray_files = build(config, tmp_path / "ray", "ray")
-            runs = [("local Ray", ray, ray_files)]
+            local = build(config, tmp_path / "local", "local")
+            runs = [("local Ray", build(config, tmp_path / "ray", "ray"))]
             if cluster:
-                two, two_files = build(config, tmp_path / "two", "ray", joined)
-                runs.append(("two nodes", two, two_files))
-            for where, run, files in runs:
-                same = local_files == files
-                rows.append(
-                    row(label, where, local, run, f"{len(local_files)} files, " + ("yes" if same else "NO"))
-                )
+                runs.append(("two nodes", build(config, tmp_path / "two", "ray", joined)))
+            for where, run in runs:
+                same = local.files == run.files
+                kept = f"{len(local.files)} files, " + ("yes" if same else "NO")
+                rows.append(row(label, where, local.measured, run.measured, kept))
+                stages.append([label, where, *stage_row(local.stages, run.stages)])
                 assert same, f"{label}: the Ray engine ({where}) wrote other bytes than the local engine"
     print_table(
         "Local engine against Ray (2 workers each, fresh processes; two nodes: 2 raylets of 1 CPU here)",
@@ -99,6 +107,22 @@ def test_ray_against_local(tmp_path: Path) -> None:
         ],
         rows,
     )
+    print_table(
+        "Where Ray's time goes: wall seconds of each stage, local / ray (the build's own stage table)",
+        ["corpus", "ray on", *STAGES, "other"],
+        stages,
+    )
+
+
+# A build's stages: preparing, passes of maps, corpus-wide decisions, the release.
+STAGES = ["prepare", "pass 1", "recurring", "pass 2", "rescrape", "exact_dedup", "near_dedup", "release"]
+
+
+def stage_row(local: dict[str, float], ray: dict[str, float]) -> list[str]:
+    """Each stage's "local / ray" seconds, then any stage not named in `STAGES` summed."""
+    cells = [f"{local.get(name, 0):.1f} / {ray.get(name, 0):.1f}" for name in STAGES]
+    other = [sum(v for k, v in side.items() if k not in STAGES) for side in (local, ray)]
+    return [*cells, f"{other[0]:.1f} / {other[1]:.1f}"]
 
 
 def row(label: str, where: str, local: Measurement, ray: Measurement, same: str) -> list[str]:

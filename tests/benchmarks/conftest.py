@@ -78,12 +78,27 @@ def corpus_config(
     return path
 
 
-def corpus_build_command(config: Path, out: Path) -> list[str]:
-    """`corpus build --quiet` as a user runs it: the installed script beside this interpreter."""
+def corpus_build_command(config: Path, out: Path, quiet: bool = True) -> list[str]:
+    """`corpus build --quiet` as a user runs it: the installed script beside this interpreter
+    (without `--quiet` it prints its summary, stages included: see `stage_seconds`)."""
     script = Path(sys.executable).with_name("corpus")
     if not script.is_file():
         pytest.skip(f"no corpus script beside {sys.executable}: pip install -e . first")
-    return [str(script), "build", str(config), "--out", str(out), "--quiet"]
+    return [str(script), "build", str(config), "--out", str(out), *(["--quiet"] if quiet else [])]
+
+
+def stage_seconds(log: Path) -> dict[str, float]:
+    """The wall seconds of each stage from a build's printed summary (its "stages" table)."""
+    found: dict[str, float] = {}
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("stages (wall time)")), None)
+    for line in lines[start:] if start is not None else []:
+        cells = [cell.strip() for cell in line.strip("│ ").split("│")]
+        if len(cells) == 2 and cells[1].replace(".", "", 1).isdigit():
+            found[cells[0]] = float(cells[1])
+        elif line.startswith("└"):
+            break
+    return found
 
 
 def print_table(title: str, header: list[str], rows: list[list[object]]) -> None:
