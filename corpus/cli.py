@@ -237,22 +237,32 @@ class RichProgress:
             yield lambda n: bar.advance(task, n)
 
 
-def _print_summary(summary: BuildSummary) -> None:
-    from corpus.card import languages, split_names
-
+def _steps_table(summary: BuildSummary) -> Table:
+    """Rows in and out of each step, removed by reason, seconds summed over the workers."""
     table = Table(title="steps", title_justify="left")
     for column in ("step", "rows in", "rows out", "removed", "seconds"):
         table.add_column(column, justify="left" if column in ("step", "removed") else "right")
     for step in summary.steps:
         removed = ", ".join(f"{reason} {n}" for reason, n in step.removed.items())
         table.add_row(step.name, str(step.rows_in), str(step.rows_out), removed, f"{step.seconds:.2f}")
-    out.print(table)
-    stages = Table(title="stages (wall time)", title_justify="left")
-    stages.add_column("stage")
-    stages.add_column("seconds", justify="right")
+    return table
+
+
+def _stages_table(summary: BuildSummary) -> Table:
+    """The wall time of preparing, each pass, each decision and the release."""
+    table = Table(title="stages (wall time)", title_justify="left")
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
     for name, seconds in summary.stages:
-        stages.add_row(name, f"{seconds:.2f}")
-    out.print(stages)
+        table.add_row(name, f"{seconds:.2f}")
+    return table
+
+
+def _print_summary(summary: BuildSummary) -> None:
+    from corpus.card import languages, split_names
+
+    out.print(_steps_table(summary))
+    out.print(_stages_table(summary))
     per_language = ", ".join(f"{s.language} {s.num_examples}" for s in languages(summary.splits))
     per_split = ", ".join(
         f"{name} {sum(s.num_examples for s in summary.splits if s.name == name)}"
