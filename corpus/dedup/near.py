@@ -12,7 +12,8 @@
    in one process for the local engine, spread over the cluster for Ray).
 3. Verification: pairs whose estimated Jaccard (share of equal signature values) is at least
    `threshold - verify_margin` get their exact n-gram Jaccard, from the n-grams of only those
-   documents' texts, hashed once and kept in a scratch file (memory: one chunk of pairs). A pair is
+   documents' texts, hashed once per part and kept in scratch files, then read a chunk of pairs
+   at a time (`corpus.dedup.verify`: a gather and a regroup, so on the cluster with Ray). A pair is
    an edge when that Jaccard is >= `threshold` (the estimate, for a document of an earlier release,
    whose text is not here).
 4. Star clusters, not connected components: in order of most verified neighbours (ties: survivor
