@@ -213,7 +213,6 @@ class LocalEngine:
         self.workers = workers or os.cpu_count() or 1
         self.progress = progress
         self.pool: ProcessPoolExecutor | None = None
-        self.stages: list[tuple[str, float]] = []  # (pass or decision, wall seconds) of the last run
 
     def run(self, plan: Plan, work: Path, limits: Limits, input_bytes: int) -> LocalOutput:
         """Every pass and decision of the plan; the pool's processes serve all passes."""
@@ -233,7 +232,7 @@ class LocalEngine:
         context = Context(plan, passes, work, limits)
         counts: Counts = {"read": StepCount()}
         finished = Finished()
-        self.stages = []
+        stages: list[tuple[str, float]] = []  # (pass or decision, wall seconds)
         for index, step in enumerate(passes):
             if index == 0 and _input_size(plan) > input_bytes:  # more than one read task, surely
                 self._warm(context)
@@ -244,19 +243,17 @@ class LocalEngine:
                 units = [Unit(index, name, part=number) for number, name in enumerate(finished.parts)]
             started = time.perf_counter()
             finished = self._run_pass(context, index, units, step)
-            self.stages.append((f"pass {index + 1}", time.perf_counter() - started))
+            stages.append((f"pass {index + 1}", time.perf_counter() - started))
             if index == 0:
                 _check_columns(plan, tasks, finished)
                 rows_read = finished.rows_read
             add_counts(counts, finished.counts)
             if index + 1 < len(passes) and len(finished.parts) > 1:
                 self._warm(context)
-            self._decide(context, index, step, finished, counts)
+            stages += self._decide(context, index, step, finished, counts)
         counts["read"].rows_in = rows_read
         pending = [phase.name for phase in passes[-1].phases]
-        output = LocalOutput(work, len(passes) - 1, finished.parts, pending, counts, rows_read)
-        output.stages = self.stages
-        return output
+        return LocalOutput(work, len(passes) - 1, finished.parts, pending, counts, rows_read, stages)
 
     def _run_pass(self, context: Context, index: int, units: list[Unit], step: Pass) -> Finished:
         folder = pass_folder(context.work, index)
@@ -325,10 +322,12 @@ class LocalEngine:
         """The key store a phase decides from (the Ray engine's runs its group-bys on the cluster)."""
         return LocalStore(work, step, parts, phase, gone)
 
-    def _decide(self, context: Context, index: int, step: Pass, finished: Finished, counts: Counts) -> None:
+    def _decide(
+        self, context: Context, index: int, step: Pass, finished: Finished, counts: Counts
+    ) -> list[tuple[str, float]]:
         """Decide each phase of the pass (unless already decided); removing phases see only the
-        rows the previous ones left."""
-        removed_so_far = None
+        rows the previous ones left. Returns the wall seconds of each phase decided here."""
+        removed_so_far, stages = None, []
         for phase in step.phases:
             path = decisions_file(context.work, phase.name)
             count = counts.setdefault(phase.name, StepCount())
@@ -342,7 +341,7 @@ class LocalEngine:
                     table = phase.decide(store)
                     count.seconds += time.perf_counter() - started
                 write_frame(path, table)
-                self.stages.append((phase.name, time.perf_counter() - begun))
+                stages.append((phase.name, time.perf_counter() - begun))
             table = pl.read_parquet(path)
             earlier = 0 if removed_so_far is None else removed_so_far.height
             count.rows_in -= earlier
@@ -354,6 +353,7 @@ class LocalEngine:
             count.rows_out = count.rows_in - table.height
             chosen = table.select(PART, ROW)
             removed_so_far = chosen if removed_so_far is None else pl.concat([removed_so_far, chosen])
+        return stages
 
 
 def _check_columns(plan: Plan, tasks: list[ReadTask], finished: Finished) -> None:

@@ -104,11 +104,18 @@ class LocalOutput:
     """What the engine hands the release writer: final batches in part order, phase keys, counts."""
 
     def __init__(
-        self, work: Path, step: int, parts: list[str], pending: list[str], counts: Counts, rows_read: int
+        self,
+        work: Path,
+        step: int,
+        parts: list[str],
+        pending: list[str],
+        counts: Counts,
+        rows_read: int,
+        stages: list[tuple[str, float]] | None = None,
     ):
         self.work, self.step, self.parts, self.pending = work, step, parts, pending
         self.counts, self.rows_read = counts, rows_read
-        self.stages: list[tuple[str, float]] = []  # (pass or decision, wall seconds) as the engine ran them
+        self.stages = stages or []  # (pass or decision, wall seconds) as the engine ran them
 
     def batches(self) -> Iterator[tuple[int, pl.DataFrame]]:
         tables = {phase: pl.read_parquet(decisions_file(self.work, phase)) for phase in self.pending}
