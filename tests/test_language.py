@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -16,14 +17,16 @@ from hypothesis import strategies as st
 
 from corpus.config import LanguageConfig, load_config
 from corpus.engine.memory import run_steps
-from corpus.errors import ConfigError
+from corpus.errors import ConfigError, CorpusError
 from corpus.language import detect as detect_module
-from corpus.language import detect_languages, identify_language, lexicons_sha256
+from corpus.language import detect_languages, identify_language, lexicons_sha256, lid176
 from corpus.language.arabizi import latin_probabilities
 from corpus.language.base import MAX_CHARS, predict
 from corpus.language.darija import darija_probability
 from corpus.language.detect import classify_units
 from corpus.language.lexicon import (
+    _word_class,
+    fold_arabic,
     group_words,
     lexicon_word,
     load_lexicon,
@@ -172,6 +175,44 @@ def test_lexicon_probabilities_equal_weighing_every_word_on_its_own(
     assert found == pytest.approx(lexicon_reference(texts, name), rel=1e-12, abs=1e-15)
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(
+                alphabet=st.one_of(
+                    st.sampled_from(list("ab3 \x00\n\t-_'ـأًّ٣ⴰ😀ǅ")),
+                    st.characters(blacklist_categories=("Cs",)),
+                ),
+                max_size=40,
+            ),
+        ),
+        max_size=8,
+    ),
+    st.sampled_from(["darija", "arabizi"]),
+)
+def test_words_are_what_the_word_regex_extracts(texts: list[str | None], name: str) -> None:
+    lexicon = load_lexicon(name)
+    series = pl.Series(texts, dtype=pl.String)
+    text = fold_arabic(pl.col("t")) if lexicon.fold else pl.col("t")
+    extracted = (
+        series.to_frame("t")
+        .with_row_index("row")
+        .select("row", word=text.str.extract_all(lexicon.word_class + "+"))
+        .explode("word")
+        .drop_nulls()
+    )
+    assert text_words(series, [lexicon]).rows() == extracted.rows()
+
+
+def test_a_lexicon_cuts_words_by_one_character_class() -> None:
+    assert _word_class("x", r"[\p{L}\d]+") == r"[\p{L}\d]"
+    for words in (r"\w+|\d", r"\p{L}*", r"[a-z][0-9]+", r"(\p{L})+"):
+        with pytest.raises(CorpusError, match="one character class"):
+            _word_class("x", words)
+
+
 def test_darija_lexicon_on_text_without_words_is_not_darija() -> None:
     assert (
         darija_lexicon(pl.Series(["", "2024 - 15"])).to_list()
@@ -192,6 +233,31 @@ def test_arabizi_lexicon_digits_count_only_inside_words() -> None:
     plain = probabilities(pl.Series(["Le 3 mai, 7 personnes et 9 voitures"]), lexicon)["arabizi"][0]
     arabizi = probabilities(pl.Series(["wa7ed m3a sa7bo b9aw"]), lexicon)["arabizi"][0]
     assert plain < 0.5 < arabizi
+
+
+def fasttext_ngram_hashes(words: list[bytes], minn: int, maxn: int) -> list[tuple[int, int]]:
+    """(hash, word) of each n-gram as fastText's computeSubwords walks them: by first character, then
+    length; FNV-1a over the bytes read as signed chars."""
+    found = []
+    for word, data in enumerate(words):
+        bounds = [i for i, byte in enumerate(data) if byte & 0xC0 != 0x80] + [len(data)]
+        for first in range(len(bounds) - 1):
+            for n in range(minn, min(maxn, len(bounds) - 1 - first) + 1):
+                value = 2166136261
+                for byte in data[bounds[first] : bounds[first + n]]:
+                    value = ((value ^ (byte | 0xFFFFFF00 if byte >= 0x80 else byte)) * 16777619) & 0xFFFFFFFF
+                found.append((value, word))
+    return found
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12), max_size=12))
+def test_base_model_hashes_ngrams_as_fasttext_does(words: list[str]) -> None:
+    encoded = [f"<{word}>".encode() for word in words]
+    data = np.frombuffer(b"".join(encoded), np.uint8)
+    sizes = np.array([len(word) for word in encoded], dtype=np.int64)
+    hashes, owners = lid176._ngram_hashes(data, sizes, 2, 4)
+    assert list(zip(hashes.tolist(), owners.tolist(), strict=True)) == fasttext_ngram_hashes(encoded, 2, 4)
 
 
 def test_base_model_labels_major_languages() -> None:

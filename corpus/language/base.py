@@ -11,6 +11,8 @@ import hashlib
 from functools import lru_cache
 from importlib import resources
 
+import polars as pl
+
 from corpus.errors import CorpusError
 from corpus.language.lid176 import Lid176, read_model
 from corpus.language.lid176 import predict as predict_lines
@@ -43,6 +45,6 @@ def model_sha256() -> str:
     return hashlib.sha256(model_bytes()).hexdigest()
 
 
-def predict(texts: list[str]) -> tuple[list[str], list[float]]:
+def predict(texts: pl.Series | list[str]) -> tuple[list[str], list[float]]:
     """Top label and probability for each text (its middle MAX_CHARS characters)."""
     return predict_lines(load_model(), texts, MAX_CHARS)

@@ -114,7 +114,7 @@ def _latin(frame: pl.DataFrame | None) -> pl.DataFrame | None:
     )
     decided = decided_first.filter(pl.col("_decided_label").is_not_null())
     undecided = decided_first.filter(pl.col("_decided_label").is_null())
-    labels, scores = predict(undecided["unit"].to_list())
+    labels, scores = predict(undecided["unit"])
     undecided = undecided.with_columns(
         _decided_label=pl.Series(labels, dtype=pl.String), _decided_score=pl.Series(scores, dtype=pl.Float64)
     )

@@ -82,7 +82,7 @@ def fold(texts: list[str]) -> Folded:
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     joined = " " + " ".join(texts) + " " if texts else " "
     points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    laid = fold_table()[np.minimum(points, 0xFFFF)]
+    laid = fold_table().take(points, mode="clip")  # code points past the table read U+FFFF
     starts = np.cumsum(lengths + 1) - lengths - 1  # the space before each text
     kept = laid != DROP
     if not kept.all():
@@ -168,7 +168,7 @@ def _sums(folded: Folded, weights: np.ndarray, hashing: Hashing) -> tuple[np.nda
         hashes[:head] += codes[order - 1 : order - 1 + head]
         if order not in hashing.orders:
             continue
-        found = weights[_mix(hashes[:head], order, hashing.bits)]
+        found = weights.take(_mix(hashes[:head], order, hashing.bits))
         if order == 1:
             found[space] = 0.0
             number += np.add.reduceat(~space, starts) if starts.size else 0

@@ -184,10 +184,10 @@ def _tree(counts: list[int]) -> tuple[np.ndarray, np.ndarray, list[int]]:
     return parent, right, order[1:]
 
 
-def predict(model: Lid176, texts: list[str], max_chars: int) -> tuple[list[str], list[float]]:
+def predict(model: Lid176, texts: pl.Series | list[str], max_chars: int) -> tuple[list[str], list[float]]:
     """Top label and its probability for each text, read as fastText reads one line: the middle
     `max_chars` characters, split at ASCII white space, each word's rows, then the end of line."""
-    if not texts:
+    if not len(texts):
         return [], []
     tokens = _tokens(texts, max_chars)
     distinct = tokens["token"].unique(maintain_order=True)
@@ -206,7 +206,7 @@ def predict(model: Lid176, texts: list[str], max_chars: int) -> tuple[list[str],
     return _search(model, _means(model.rows, rows, lengths))
 
 
-def _tokens(texts: list[str], max_chars: int) -> pl.DataFrame:
+def _tokens(texts: pl.Series | list[str], max_chars: int) -> pl.DataFrame:
     """`unit` and `token` in reading order: the middle `max_chars` characters of each text split at
     fastText's separators, label-like words dropped (fastText skips them), nothing after a `</s>`."""
     chars = pl.col("text").str.len_chars().cast(pl.Int64)
@@ -255,8 +255,8 @@ def subword_rows(model: Lid176, tokens: list[str]) -> tuple[np.ndarray, np.ndarr
     encoded = [bracketed.encode("utf-8", "surrogatepass") for bracketed in brackets]
     data = np.frombuffer(b"".join(encoded), np.uint8)
     sizes = np.fromiter(map(len, encoded), np.int64, len(encoded))
-    starts, ends, owner = _ngrams(data, sizes, model.minn, model.maxn)
-    mapped = model.buckets[_fnv(data, starts, ends) % np.uint32(model.buckets.size)]
+    hashes, owner = _ngram_hashes(data, sizes, model.minn, model.maxn)
+    mapped = model.buckets[hashes % np.uint32(model.buckets.size)]
     kept = mapped >= 0  # buckets pruned from the model count for nothing
     owner, grams_rows = owner[kept], mapped[kept].astype(np.int64)
     grams = np.bincount(owner, minlength=len(tokens))
@@ -270,35 +270,33 @@ def subword_rows(model: Lid176, tokens: list[str]) -> tuple[np.ndarray, np.ndarr
     return flat, counts
 
 
-def _ngrams(data: np.ndarray, sizes: np.ndarray, minn: int, maxn: int) -> tuple[np.ndarray, ...]:
-    """Byte spans of every n-gram (minn..maxn characters) of words laid end to end in `data`
-    (`sizes` bytes each), in fastText's order (by first character, then length), and their word."""
-    ends = np.cumsum(sizes)
+def _ngram_hashes(data: np.ndarray, sizes: np.ndarray, minn: int, maxn: int) -> tuple[np.ndarray, np.ndarray]:
+    """fastText's hash of every n-gram (minn..maxn characters) of words laid end to end in `data`
+    (`sizes` bytes each), in fastText's order (by first character, then length), and their word.
+    The n-grams starting at one character share their first bytes: each start's hash is extended
+    one character at a time and read off at every length, under half the steps of hashing each
+    n-gram from its start."""
     char_starts = np.flatnonzero((data & 0xC0) != 0x80)
-    word_of_char = np.searchsorted(ends, char_starts, side="right")
+    word_of_char = np.searchsorted(np.cumsum(sizes), char_starts, side="right")
+    # Words lie end to end, so a character ends where the next one starts (the last at the end).
+    bounds = np.append(char_starts, data.size)
     chars = np.bincount(word_of_char, minlength=sizes.size)
-    # per word: its characters' starts, then its end (so character i + n ends where i + n starts)
-    bounds = np.empty(char_starts.size + sizes.size, np.int64)
-    at = np.arange(char_starts.size) + word_of_char
-    bounds[at] = char_starts
-    bounds[np.cumsum(chars + 1) - 1] = ends
-    left = chars[word_of_char] - (np.arange(char_starts.size) - (np.cumsum(chars) - chars)[word_of_char])
-    lengths = np.arange(minn, maxn + 1)
-    valid = lengths[None, :] <= left[:, None]  # (characters, lengths), row-major = fastText's order
-    character = np.broadcast_to(np.arange(char_starts.size)[:, None], valid.shape)[valid]
-    length = np.broadcast_to(lengths, valid.shape)[valid]
-    return bounds[at[character]], bounds[at[character] + length], word_of_char[character]
-
-
-def _fnv(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """32-bit FNV-1a of each byte span, bytes taken as signed chars as fastText's hash does."""
-    signed = data.view(np.int8).astype(np.int32).view(np.uint32)
-    hashes = np.full(starts.size, FNV_OFFSET, np.uint32)
-    lengths = ends - starts
-    for k in range(int(lengths.max(initial=0))):
-        live = np.flatnonzero(lengths > k)
-        hashes[live] = (hashes[live] ^ signed[starts[live] + k]) * FNV_PRIME
-    return hashes
+    left = np.cumsum(chars)[word_of_char] - np.arange(char_starts.size)  # characters to its word's end
+    signed = data.view(np.int8).astype(np.int32).view(np.uint32)  # fastText hashes signed chars
+    hashes = np.full(char_starts.size, FNV_OFFSET, np.uint32)
+    found = np.empty((char_starts.size, maxn - minn + 1), np.uint32)
+    for n in range(1, maxn + 1):
+        live = np.flatnonzero(left >= n)  # starts whose word has an n-th character
+        first = bounds[live + n - 1]
+        width = bounds[live + n] - first
+        for k in range(int(width.max(initial=0))):
+            more = np.flatnonzero(width > k)
+            grown, at = live[more], first[more] + k
+            hashes[grown] = (hashes[grown] ^ signed[at]) * FNV_PRIME
+        if n >= minn:
+            found[live, n - minn] = hashes[live]
+    valid = np.arange(minn, maxn + 1)[None, :] <= left[:, None]  # row-major: fastText's order
+    return found[valid], np.broadcast_to(word_of_char[:, None], valid.shape)[valid]
 
 
 def _means(rows: np.ndarray, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -309,7 +307,7 @@ def _means(rows: np.ndarray, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray
     sums = np.zeros((lengths.size, rows.shape[1]), np.float32)
     live = np.searchsorted(-lengths[order], -np.arange(1, int(lengths.max(initial=0)) + 1), side="right")
     for k, count in enumerate(live.tolist()):
-        sums[:count] += rows[ids[firsts[:count] + k]]
+        sums[:count] += rows.take(ids[firsts[:count] + k], axis=0)
     means = np.empty_like(sums)
     means[order] = sums * (1.0 / lengths[order]).astype(np.float32)[:, None]
     return means
@@ -339,7 +337,7 @@ def _best_leaves(model: Lid176, hidden: np.ndarray) -> tuple[np.ndarray, np.ndar
         parent = int(model.parent[node])
         units, score = visitors[parent]
         if parent not in branches:
-            branches[parent] = _branch_logs(model.output[parent - labels], hidden[units])
+            branches[parent] = _branch_logs(model.output[parent - labels], hidden.take(units, axis=0))
         score = score + branches[parent][int(model.right[node])]
         keep = (score >= FLOOR) & (score >= best[units])
         units, score = units[keep], score[keep]

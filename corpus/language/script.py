@@ -35,7 +35,7 @@ def span_counts(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> dict
     Latin is not counted: every letter neither Arabic nor Tifinagh takes the Latin route (other
     scripts reach the base model there).
     """
-    classes = class_table()[codepoints.clipped(codes)]
+    classes = class_table().take(codes, mode="clip")  # past the table: its last, classless entry
     classes = np.append(classes, np.uint8(0))  # a span may start at the very end (an empty line)
     empty = starts == ends
     counts = {}
