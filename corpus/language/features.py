@@ -33,6 +33,7 @@ ARABIC_FOLDS = {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة"
 CHUNK_CHARS = 1 << 18
 BASE = np.uint32(0x01000193)  # FNV prime: the base of the polynomial n-gram hash (mod 2^32)
 GOLDEN = np.uint32(0x9E3779B1)  # Knuth's multiplicative hashing constant
+FOLDED_POINTS = 0x10000  # folded code points are in the BMP (see `fold_table`)
 
 
 @dataclass(frozen=True)
@@ -143,15 +144,26 @@ def mean_weights(texts: list[str], weights: np.ndarray, hashing: Hashing) -> tup
     """Per text: the mean of `weights` (one per bucket) over its features (0 if none), and how many."""
     means = np.zeros(len(texts), dtype=np.float64)
     totals = np.zeros(len(texts), dtype=np.int64)
+    unigrams = _unigrams(weights, hashing)
     for first, part in chunks(texts):
         folded = fold(part)
-        sums, number = _sums(folded, weights, hashing)
+        sums, number = _sums(folded, weights, unigrams, hashing)
         totals[first : first + len(part)] = number
         means[first : first + len(part)] = np.where(number > 0, sums / np.maximum(number, 1), 0.0)
     return means, totals
 
 
-def _sums(folded: Folded, weights: np.ndarray, hashing: Hashing) -> tuple[np.ndarray, np.ndarray]:
+def _unigrams(weights: np.ndarray, hashing: Hashing) -> np.ndarray:
+    """The weight of every folded code point's unigram (a space's is 0: no feature), a table a
+    quarter the size of the buckets' that a batch's characters look up directly."""
+    table = weights.take(_mix(np.arange(FOLDED_POINTS, dtype=np.uint32), 1, hashing.bits))
+    table[SPACE] = 0.0
+    return table
+
+
+def _sums(
+    folded: Folded, weights: np.ndarray, unigrams: np.ndarray, hashing: Hashing
+) -> tuple[np.ndarray, np.ndarray]:
     """Per text, the sum of its features' weights and their number. Positions are summed whole and
     the few n-grams that cross into the next text (order - 2 per text) zeroed, which is cheaper than
     a mask per order; the numbers follow from the texts' lengths."""
@@ -168,11 +180,11 @@ def _sums(folded: Folded, weights: np.ndarray, hashing: Hashing) -> tuple[np.nda
         hashes[:head] += codes[order - 1 : order - 1 + head]
         if order not in hashing.orders:
             continue
-        found = weights.take(_mix(hashes[:head], order, hashing.bits))
-        if order == 1:
-            found[space] = 0.0
+        if order == 1:  # the hash of one code point is the code point
+            found = unigrams.take(codes)
             number += np.add.reduceat(~space, starts) if starts.size else 0
         else:
+            found = weights.take(_mix(hashes[:head], order, hashing.bits))
             crossing = (ends[:-1, None] - np.arange(1, order - 1)[None, :]).ravel()
             inside = (crossing >= np.repeat(starts[:-1], order - 2)) & (crossing < head)
             found[crossing[inside]] = 0.0
