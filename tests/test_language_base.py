@@ -5,6 +5,7 @@ same model file: the same label for every text, probabilities equal or one float
 from __future__ import annotations
 
 import json
+import warnings
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -76,6 +77,14 @@ def test_texts_fasttext_reads_in_its_own_way_get_its_answers() -> None:
         "El puerto registró un número récord de contenedores.",
     ]
     assert agreement(texts) >= 0.8
+
+
+def test_a_unit_whose_branch_logit_overflows_gets_fasttexts_answer_without_a_warning() -> None:
+    # Ideographs without spaces: one word of many n-grams, a dot product at an inner node of the
+    # tree whose exponential is past float32's range.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        agreement(["\U0002e651\U00029cc6\U00020c58\U000229c9\U00019b68\u8c56\u32e7\u42af"])
 
 
 @settings(max_examples=60, deadline=None)

@@ -355,7 +355,8 @@ def _branch_logs(weights: np.ndarray, hidden: np.ndarray) -> tuple[np.ndarray, n
     dots = np.zeros(hidden.shape[0], np.float32)
     for j in range(weights.size):
         dots += hidden[:, j] * weights[j]
-    exp = np.exp(-dots.astype(np.float64)).astype(np.float32)
+    with np.errstate(over="ignore"):  # past float32: inf, so the sigmoid is 0, as with fastText
+        exp = np.exp(-dots.astype(np.float64)).astype(np.float32)
     sigmoid = (1.0 / (exp + np.float32(1)).astype(np.float64)).astype(np.float32).astype(np.float64)
     right = np.log(sigmoid + 1e-5).astype(np.float32)
     left = np.log((1.0 - sigmoid).astype(np.float32).astype(np.float64) + 1e-5).astype(np.float32)
