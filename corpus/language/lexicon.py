@@ -25,6 +25,7 @@ import yaml
 
 from corpus import codepoints
 from corpus.errors import CorpusError
+from corpus.language.features import chunks
 
 # `word*` in a lexicon stands for the word plus these endings (Darija pronoun suffixes, feminine and
 # plural endings): ديال* finds ديالو, ديالهم; مزيان* finds مزيانة.
@@ -44,8 +45,6 @@ class Lexicon:
     scale: float  # steepness of the logistic curve around `offset`
 
 
-# Texts are cut into words this many characters at a time (temporary arrays of a few MB).
-CHUNK_CHARS = 1 << 18
 # What stands between two texts while they are cut as one string (any character of a text outside
 # the word class is a space by then, so this one marks only the ends).
 TEXT_END = "\x00"
@@ -181,11 +180,11 @@ def text_words(texts: pl.Series, lexicons: list[Lexicon]) -> pl.DataFrame:
 def _spaced(texts: list[str], word_class: str) -> list[str]:
     """Each text with every character outside the class a space, so that words are what splitting at
     spaces leaves: a table lookup over the code points in numpy (polars' own class table, see
-    `corpus.codepoints`). Extracting the words with the class regex took a quarter of the
+    `corpus.codepoints`). Extracting the words with the class regex took about a sixth of the
     language step's instructions on news (a forward and a backward search per word)."""
     inside = codepoints.class_table(((1, word_class),))
     spaced: list[str] = []
-    for _, part in codepoints.chunks(texts, CHUNK_CHARS):
+    for _, part in chunks(texts):
         codes = codepoints.code_points(TEXT_END.join(part))
         kept = np.where(inside.take(codes, mode="clip") != 0, codes, np.uint32(ord(" ")))
         lengths = np.fromiter(map(len, part), dtype=np.int64, count=len(part))
