@@ -180,13 +180,15 @@ def test_lexicon_probabilities_equal_weighing_every_word_on_its_own(
     st.lists(
         st.one_of(
             st.none(),
-            st.text(
-                alphabet=st.one_of(
+            st.lists(
+                st.one_of(
                     st.sampled_from(list("ab3 \x00\n\t-_'ـأًّ٣ⴰ😀ǅ")),
+                    # stretched letters and spelling variants, which the Darija lexicon folds
+                    st.sampled_from(["ا", "ااا", "وو", "ووو", "ييي", "يـي", "ههههه", "أا", "ىي", "إإآ"]),
                     st.characters(blacklist_categories=("Cs",)),
                 ),
-                max_size=40,
-            ),
+                max_size=30,
+            ).map("".join),
         ),
         max_size=8,
     ),

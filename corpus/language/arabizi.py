@@ -20,7 +20,7 @@ def latin_probabilities(texts: pl.Series) -> pl.DataFrame:
     """Per Latin-script text, the probability that it is Arabizi (`arabizi`) and Kabyle (`kabyle`).
 
     Both lexicons are read in one pass over the words; the Arabizi one feeds the model's head."""
-    lexicons = probabilities(texts, [load_lexicon("arabizi"), load_lexicon("kabyle")])
-    strings = texts.cast(pl.String).fill_null("").to_list()
+    strings = texts.cast(pl.String).fill_null("").to_list()  # once, for the lexicons and the head
+    lexicons = probabilities(strings, [load_lexicon("arabizi"), load_lexicon("kabyle")])
     arabizi = sigmoid(head_logits(strings, "latin", lexicons["arabizi"].to_numpy()))
     return pl.DataFrame({"arabizi": arabizi, "kabyle": lexicons["kabyle"]})

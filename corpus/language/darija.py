@@ -16,6 +16,6 @@ from corpus.language.model import head_logits, sigmoid
 
 def darija_probability(texts: pl.Series) -> pl.Series:
     """Probability that each Arabic-script text is Darija rather than MSA."""
-    lexicon = probabilities(texts, [load_lexicon("darija")])["darija"].to_numpy()
-    strings = texts.cast(pl.String).fill_null("").to_list()
+    strings = texts.cast(pl.String).fill_null("").to_list()  # once, for the lexicon and the head
+    lexicon = probabilities(strings, [load_lexicon("darija")])["darija"].to_numpy()
     return pl.Series(sigmoid(head_logits(strings, "arabic", lexicon)))

@@ -52,6 +52,8 @@ TEXT_END = "\x00"
 FOLDED = {"أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "ـ": ""}
 # Letters commenters stretch for emphasis (بزااااف, واااش): runs this long or longer are one letter.
 STRETCHED = {"ا": 2, "و": 3, "ي": 3, "ه": 3}
+STRETCHED_CODES = np.array(sorted(map(ord, STRETCHED)), dtype=np.uint32)
+STRETCHED_RUNS = np.array([STRETCHED[chr(code)] for code in STRETCHED_CODES], dtype=np.int64)
 
 
 def fold_arabic(text: pl.Expr) -> pl.Expr:
@@ -156,18 +158,15 @@ def word_weights(word: pl.Expr, lexicon: Lexicon) -> pl.Expr:
     return pl.coalesce([entry, *patterns]).fill_null(0.0)
 
 
-def text_words(texts: pl.Series, lexicons: list[Lexicon]) -> pl.DataFrame:
+def text_words(texts: pl.Series | list[str], lexicons: list[Lexicon]) -> pl.DataFrame:
     """One row per word of each text (`row`, `word`), cut and folded as the lexicons read them
     (lowered by `lexicon_word` when they ignore case); lexicons read together must agree."""
     first = lexicons[0]
     cut = (first.word_class, first.ignore_case, first.fold)
     if any((lex.word_class, lex.ignore_case, lex.fold) != cut for lex in lexicons):
         raise CorpusError("language: lexicons scored together must cut words the same way")
-    # Folded as whole texts, not word by word: the same words (folding keeps letters letters), in a
-    # third less time.
-    text = fold_arabic(pl.col("text")) if first.fold else pl.col("text")
-    strings = pl.DataFrame({"text": texts}).select(text.fill_null(""))["text"].to_list()
-    spaced = pl.Series("text", _spaced(strings, first.word_class), dtype=pl.String)
+    strings = texts if isinstance(texts, list) else texts.cast(pl.String).fill_null("").to_list()
+    spaced = pl.Series("text", _spaced(strings, first.word_class, first.fold), dtype=pl.String)
     return (
         spaced.to_frame()
         .with_row_index("row")
@@ -177,20 +176,60 @@ def text_words(texts: pl.Series, lexicons: list[Lexicon]) -> pl.DataFrame:
     )
 
 
-def _spaced(texts: list[str], word_class: str) -> list[str]:
-    """Each text with every character outside the class a space, so that words are what splitting at
-    spaces leaves: a table lookup over the code points in numpy (polars' own class table, see
-    `corpus.codepoints`). Extracting the words with the class regex took about a sixth of the
-    language step's instructions on news (a forward and a backward search per word)."""
-    inside = codepoints.class_table(((1, word_class),))
+def _spaced(texts: list[str], word_class: str, fold: bool) -> list[str]:
+    """Each text with every character outside the class a space (and folded as `fold_arabic` folds,
+    when `fold`), so that words are what splitting at spaces leaves: one table lookup over the code
+    points in numpy (see `_word_table`). Extracting the words with the class regex took about a
+    sixth of the language step's instructions on news (a forward and a backward search per word);
+    folding the texts in polars first cost a pass and a copy of every text."""
+    table = _word_table(word_class, fold)
     spaced: list[str] = []
     for _, part in chunks(texts):
-        codes = codepoints.code_points(TEXT_END.join(part))
-        kept = np.where(inside.take(codes, mode="clip") != 0, codes, np.uint32(ord(" ")))
+        codes = table.take(codepoints.code_points(TEXT_END.join(part)), mode="clip")
         lengths = np.fromiter(map(len, part), dtype=np.int64, count=len(part))
-        kept[(np.cumsum(lengths + 1) - 1)[:-1]] = ord(TEXT_END)
-        spaced.extend(kept.tobytes().decode("utf-32-le").split(TEXT_END))
+        codes[(np.cumsum(lengths + 1) - 1)[:-1]] = ord(TEXT_END)
+        if fold:
+            codes = _unstretched(_without(codes, DROPPED))
+        spaced.extend(codes.tobytes().decode("utf-32-le").split(TEXT_END))
     return spaced
+
+
+DROPPED = np.uint32(0xFFFFFFFF)  # what `_word_table` gives the characters folding drops (no code point)
+
+
+@cache
+def _word_table(word_class: str, fold: bool) -> np.ndarray:
+    """What each code point becomes in a text cut into words: itself inside the class, a space
+    outside it (past the table, clipped to its last entry: a space); with `fold`, the FOLDED
+    variants their letter, or DROPPED."""
+    inside = codepoints.class_table(((1, word_class),))
+    table = np.where(inside != 0, np.arange(inside.size, dtype=np.uint32), np.uint32(ord(" ")))
+    for variant, folded in FOLDED.items() if fold else ():
+        table[ord(variant)] = table[ord(folded)] if folded else DROPPED
+    return table
+
+
+def _without(codes: np.ndarray, value: np.uint32) -> np.ndarray:
+    """The code points but those equal to `value` (no copy when there are none)."""
+    found = codes == value
+    return codes[~found] if found.any() else codes
+
+
+def _unstretched(codes: np.ndarray) -> np.ndarray:
+    """Every run of a stretched letter at least its STRETCHED length long cut to its first letter,
+    as `fold_arabic`'s regex cuts it."""
+    repeats = codes[1:] == codes[:-1]
+    repeats &= (codes[1:] - STRETCHED_CODES[0]) <= STRETCHED_CODES[-1] - STRETCHED_CODES[0]
+    candidates = np.flatnonzero(repeats) + 1  # positions repeating the stretched-range letter before
+    candidates = candidates[np.isin(codes[candidates], STRETCHED_CODES)]
+    if not candidates.size:
+        return codes
+    # Adjacent repeats belong to one run: two runs of different letters never touch at a repeat.
+    first = np.flatnonzero(np.diff(candidates, prepend=-2) != 1)  # the first repeat of each run
+    repeated = np.diff(first, append=candidates.size)  # a run's length less one
+    need = STRETCHED_RUNS[np.searchsorted(STRETCHED_CODES, codes[candidates[first]])]
+    dropped = candidates[np.repeat(repeated + 1 >= need, repeated)]
+    return np.delete(codes, dropped) if dropped.size else codes
 
 
 def lexicon_word(word: pl.Expr, lexicon: Lexicon) -> pl.Expr:
@@ -199,7 +238,7 @@ def lexicon_word(word: pl.Expr, lexicon: Lexicon) -> pl.Expr:
     return word.str.to_lowercase() if lexicon.ignore_case else word
 
 
-def probabilities(texts: pl.Series, lexicons: list[Lexicon]) -> pl.DataFrame:
+def probabilities(texts: pl.Series | list[str], lexicons: list[Lexicon]) -> pl.DataFrame:
     """Per text, the probability of each lexicon's language (one column per lexicon name).
 
     The texts are cut into words once for all lexicons, which must agree on what a word is.
@@ -221,8 +260,8 @@ def probabilities(texts: pl.Series, lexicons: list[Lexicon]) -> pl.DataFrame:
         .group_by("row")
         .agg(pl.col(lex.name).sum() for lex in lexicons)
     )
-    counts = np.bincount(words["row"].to_numpy(), minlength=texts.len())
-    every = pl.DataFrame({"row": pl.int_range(texts.len(), eager=True, dtype=pl.UInt32), "_words": counts})
+    counts = np.bincount(words["row"].to_numpy(), minlength=len(texts))
+    every = pl.DataFrame({"row": pl.int_range(len(texts), eager=True, dtype=pl.UInt32), "_words": counts})
     scores = every.join(sums, on="row", how="left").sort("row")
     return scores.select(
         (1.0 / (1.0 + ((_per_word(lex.name) - lex.offset) * -lex.scale).exp())).alias(lex.name)

@@ -22,7 +22,6 @@ from functools import cache
 from importlib import resources
 
 import numpy as np
-import polars as pl
 
 from corpus.errors import CorpusError
 from corpus.language.features import Hashing, mean_weights
@@ -97,7 +96,7 @@ def weights_sha256() -> str:
 def lexicon_probabilities(texts: list[str], head: str) -> np.ndarray:
     """The probability the head's hand lexicon gives each text."""
     name = LEXICONS[head]
-    return probabilities(pl.Series(texts, dtype=pl.String), [load_lexicon(name)])[name].to_numpy()
+    return probabilities(texts, [load_lexicon(name)])[name].to_numpy()
 
 
 def lexicon_logits(texts: list[str], head: str, found: np.ndarray | None = None) -> np.ndarray:
