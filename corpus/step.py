@@ -21,6 +21,7 @@ An engine (`corpus.engine`) runs steps without knowing what they do.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,8 @@ class Gather:
     `by` names the columns that must be equal for two rows to meet (an engine may split a slice by
     them). `run` gets one gathering (rows of every part, in part order, then in each part's order)
     and returns a frame; the results are concatenated in no particular order (callers sort).
-    `rows` and `run` may run in another process: they must be picklable and read only files."""
+    `rows` and `run` may run in another process: they must be picklable and read only files; and
+    on several threads at once: they read arrays with `load_array`."""
 
     parts: int
     slices: int
@@ -135,3 +137,16 @@ class Phase(Protocol):
 
 
 Step = Map | Phase
+
+
+# numpy reads a .npy header with `ast.literal_eval`, and CPython 3.11 builds every AST with one
+# recursion counter per interpreter: a thread that parses while another is switched out mid-parse
+# fails with "AST constructor recursion depth mismatch" (python/cpython#106905; it failed a Ray
+# build's local gather once in CI). So headers are read one at a time.
+_HEADERS = threading.Lock()
+
+
+def load_array(path: Path) -> np.ndarray:
+    """A stored .npy array, memory-mapped (only the rows read come into memory); safe on threads."""
+    with _HEADERS:
+        return np.load(path, mmap_mode="r", allow_pickle=False)

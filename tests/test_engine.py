@@ -4,6 +4,7 @@ work folder to the same bytes, and the work folder is kept or discarded as asked
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import platform
 import shutil
@@ -11,8 +12,10 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 import yaml
@@ -24,7 +27,7 @@ from corpus.engine.batch import schedule
 from corpus.engine.local import LocalEngine, _start_worker
 from corpus.engine.work import work_folder
 from corpus.pipeline import plan
-from corpus.step import Map
+from corpus.step import Map, load_array
 from tests.helpers import CONFIGS, MAGHREB, SAMPLE, release_files
 
 
@@ -276,3 +279,39 @@ def test_engine_processes_pad_their_heap(monkeypatch: pytest.MonkeyPatch) -> Non
         (allocator.M_TRIM_THRESHOLD, allocator.TRIM_THRESHOLD_BYTES),
     ]
     assert allocator.keep_freed_memory()
+
+
+class _Cycle:
+    """Garbage only the collector frees, running Python code (`__del__`) when it does."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+    def __del__(self) -> None:
+        sum(range(50))
+
+
+def test_arrays_load_on_threads_at_once(tmp_path: Path) -> None:
+    """A gather reads parts' arrays on threads. numpy parses each .npy header with the `ast`
+    module, which on CPython 3.11 fails ("AST constructor recursion depth mismatch") when a
+    thread is switched out mid-parse and another parses: here threads switch every microsecond and
+    the collector runs finalizers during parses (without the lock, 5-6 of 8 tasks failed)."""
+    path = tmp_path / "keys.npy"
+    np.save(path, np.arange(96, dtype="<u8").reshape(3, 32))
+    interval, thresholds = sys.getswitchinterval(), gc.get_threshold()
+    sys.setswitchinterval(1e-6)
+    gc.set_threshold(50, 1, 1)
+
+    def loads(_: int) -> int:
+        total = 0
+        for _ in range(500):
+            _Cycle()
+            total += int(load_array(path)[2, 31])
+        return total
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            assert list(pool.map(loads, range(8))) == [95 * 500] * 8
+    finally:
+        sys.setswitchinterval(interval)
+        gc.set_threshold(*thresholds)

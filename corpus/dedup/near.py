@@ -44,7 +44,7 @@ from corpus.dedup.lsh import Signatures, band_keys, bucket_pairs, estimated_jacc
 from corpus.dedup.normalise import survivor_order
 from corpus.dedup.store import Earlier
 from corpus.dedup.verify import exact_jaccard
-from corpus.step import KEY, PART, ROW, Gather, KeyStore
+from corpus.step import KEY, PART, ROW, Gather, KeyStore, load_array
 
 # Bands whose keys are held at once: 8 bands are 64 MB per million documents.
 BANDS_AT_ONCE = 8
@@ -235,12 +235,12 @@ class BandRows:
         if part < store.part_count():
             keys = store.part_array("bands", part)
         else:
-            keys = np.load(self.folder / "earlier.npy", mmap_mode="r")
-        numbers = np.load(self.folder / "numbers.npy", mmap_mode="r")
+            keys = load_array(self.folder / "earlier.npy")
+        numbers = load_array(self.folder / "numbers.npy")
         numbers = numbers[self.starts[part] : self.starts[part + 1]]
         live = np.flatnonzero(numbers >= 0)
         docs = np.asarray(numbers[live])
-        groups = np.load(self.folder / "groups.npy", mmap_mode="r")[docs]
+        groups = load_array(self.folder / "groups.npy")[docs]
         held = np.asarray(keys[:, chosen.min() : chosen.max() + 1])[live] if chosen.size else np.zeros((0, 0))
         return pl.DataFrame(
             {

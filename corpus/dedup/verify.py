@@ -26,7 +26,7 @@ import polars as pl
 
 from corpus.dedup.normalise import matching_text
 from corpus.dedup.signatures import gram_hashes
-from corpus.step import PART, ROW, Gather, KeyStore
+from corpus.step import PART, ROW, Gather, KeyStore, load_array
 
 # Documents whose texts are hashed at a time (memory: their n-grams' sort keys, 8 B each).
 GRAM_DOCS = 4_096
@@ -68,10 +68,10 @@ class PartGrams:
     ngram: int
 
     def __call__(self, store: KeyStore, part: int, number: int) -> pl.DataFrame:
-        parts = np.load(self.folder / f"wanted-{PART}.npy", mmap_mode="r")
+        parts = load_array(self.folder / f"wanted-{PART}.npy")
         low, high = np.searchsorted(parts, [part, part + 1])
-        docs = np.load(self.folder / "wanted-doc.npy", mmap_mode="r")[low:high]
-        rows = np.asarray(np.load(self.folder / f"wanted-{ROW}.npy", mmap_mode="r")[low:high])
+        docs = load_array(self.folder / "wanted-doc.npy")[low:high]
+        rows = np.asarray(load_array(self.folder / f"wanted-{ROW}.npy")[low:high])
         if rows.size == 0:
             return pl.DataFrame(schema=LOCATED)
         texts = store.texts(np.full(rows.size, part), rows)
@@ -116,7 +116,7 @@ class PairJaccard:
     folder: Path
 
     def __call__(self, frame: pl.DataFrame) -> pl.DataFrame:
-        located = {name: np.load(self.folder / f"located-{name}.npy", mmap_mode="r") for name in LOCATED}
+        located = {name: load_array(self.folder / f"located-{name}.npy") for name in LOCATED}
         files: dict[int, np.ndarray] = {}
         out = np.empty(frame.height, dtype=np.float64)
         for low in range(0, frame.height, EXACT_BATCH_PAIRS):

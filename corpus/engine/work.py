@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.errors import ReleaseError
+from corpus.step import load_array
 
 FINGERPRINT = "fingerprint.json"
 # Parts are scratch: fast compression (zstd level 1) keeps the folder small without slowing steps.
@@ -129,7 +130,7 @@ def write_array(path: Path, array: np.ndarray) -> None:
 
 def read_array(path: Path) -> np.ndarray:
     """A stored array, memory-mapped: only the rows a decision reads come into memory."""
-    return np.load(path, mmap_mode="r", allow_pickle=False)
+    return load_array(path)
 
 
 def read_column(path: Path, column: str) -> pl.Series:
