@@ -141,8 +141,8 @@ Step = Map | Phase
 
 # numpy reads a .npy header with `ast.literal_eval`, and CPython 3.11 builds every AST with one
 # recursion counter per interpreter: a thread that parses while another is switched out mid-parse
-# fails with "AST constructor recursion depth mismatch" (python/cpython#106905; it failed a Ray
-# build's local gather once in CI). So headers are read one at a time.
+# fails with "AST constructor recursion depth mismatch" (python/cpython#106905), as a gather's two
+# threads reading parts' arrays did. So headers are read one at a time.
 _HEADERS = threading.Lock()
 
 
