@@ -17,8 +17,8 @@ import polars as pl
 
 from corpus.engine.batch import Counts, apply_removals
 from corpus.engine.shuffle import InProcess
-from corpus.engine.work import read_array, read_column, read_partition
-from corpus.step import PART, ROW, Keys
+from corpus.engine.work import read_column, read_partition
+from corpus.step import PART, ROW, Keys, load_array
 
 
 def pass_folder(work: Path, step: int) -> Path:
@@ -50,7 +50,7 @@ class LocalStore(InProcess):
         self.work, self.step, self.parts, self.phase, self.gone = work, step, parts, phase, gone
 
     def arrays(self, name: str) -> list[np.ndarray]:
-        return [read_array(array_file(self.work, self.step, part, self.phase, name)) for part in self.parts]
+        return [load_array(array_file(self.work, self.step, part, self.phase, name)) for part in self.parts]
 
     def texts(self, parts: np.ndarray, rows: np.ndarray) -> pl.Series:
         """Each part's wanted texts taken in Arrow, then put back in the order asked: no Python
@@ -97,7 +97,7 @@ class LocalStore(InProcess):
         return {int(part): rows.select(ROW) for (part,), rows in self.gone.group_by(PART)}
 
     def part_array(self, name: str, part: int) -> np.ndarray:
-        return read_array(array_file(self.work, self.step, self.parts[part], self.phase, name))
+        return load_array(array_file(self.work, self.step, self.parts[part], self.phase, name))
 
 
 class LocalOutput:
@@ -130,5 +130,5 @@ class LocalOutput:
         frame = pl.read_parquet(keys_file(self.work, self.step, name, phase))
         arrays = {}
         for path in pass_folder(self.work, self.step).glob(f"{name}.{phase}.*.npy"):
-            arrays[path.name.removeprefix(f"{name}.{phase}.").removesuffix(".npy")] = read_array(path)
+            arrays[path.name.removeprefix(f"{name}.{phase}.").removesuffix(".npy")] = load_array(path)
         return Keys(frame, arrays)

@@ -26,7 +26,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.errors import ReleaseError
-from corpus.step import load_array
 
 FINGERPRINT = "fingerprint.json"
 # Parts are scratch: fast compression (zstd level 1) keeps the folder small without slowing steps.
@@ -121,16 +120,12 @@ def read_partition(path: Path, value: int, column: str = "_partition") -> pl.Dat
 
 
 def write_array(path: Path, array: np.ndarray) -> None:
+    """An array stored whole or not at all (read back with `corpus.step.load_array`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = _temporary(path)
     with temporary.open("wb") as handle:
         np.save(handle, array, allow_pickle=False)
     os.replace(temporary, path)
-
-
-def read_array(path: Path) -> np.ndarray:
-    """A stored array, memory-mapped: only the rows a decision reads come into memory."""
-    return load_array(path)
 
 
 def read_column(path: Path, column: str) -> pl.Series:
