@@ -224,7 +224,7 @@ def test_an_error_in_a_worker_process_is_one_line(tmp_path: Path) -> None:
 # versions fails here, not only a difference between two builds in one process.
 SAMPLE_DIGESTS = {
     "data/ar/train-00000-of-00001.parquet": (
-        "5d8394a1979629243eebb062ed2086135f8cfef81a03eb10c278a4cd8dbe6061"
+        "1d327156be14d5aad168c1c339659ec3d36947d99a864b8451475ae47a70ab1b"
     ),
     "data/ary/train-00000-of-00001.parquet": (
         "f03a787ce3a4cf704f55d30cccb82c493ecb950f1e8d3b0e4e9113b2e2002090"
@@ -245,7 +245,7 @@ SAMPLE_DIGESTS = {
     "plots/documents_per_outlet.png": ("690684f7752a5a75977fe1ceb4b3f0852a197bb5753f8b48b119c8d37d3be596"),
     "plots/text_length.png": ("f15742aa9e3ce220f4ad2d44926995b103dda345e3bd3f50bd0cf6b181beb961"),
     "removed/removed-00000-of-00001.parquet": (
-        "e8a9a7f0fa5075871bdb6f7da64863cdfaf5f356ac8b69f602221797cc2cd4a1"
+        "d159b862516f8d8714ab55da6a35e337e1f49b7e07fabca55d051f7781b0b3b8"
     ),
     "signatures/minhash.parquet": ("94c553ce6442e2b684762123a72ba9e2256824588f89a6a0c92244ba05ae6c9f"),
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +47,38 @@ def test_fold_unifies_arabic_spellings_and_drops_marks_and_punctuation() -> None
     assert folded("بـــزاف") == folded("بزاف")
 
 
+def test_fold_cuts_stretched_letters_to_one_and_keeps_doubles() -> None:
+    assert folded("Bzaaaaf hhhhh wa333 كذوووووب") == folded("bzaf h wa3 كذوب") == " bzaf h wa3 كذوب "
+    assert folded("bzzaf lli مزيااان اللّه") == " bzzaf lli مزيان الله "
+    together = mean_weights(["Mzyaaaan bzzzzaf!!!", "mzyan bzaf"], WEIGHTS, HASHING)
+    assert together[0][0] == together[0][1] and together[1][0] == together[1][1]
+
+
 def test_fold_keeps_digits_only_beside_letters() -> None:
     assert folded("Wa7ed m3a 3 drari f 2024") == " wa7ed m3a drari f "
+
+
+def _folded_one_by_one(texts: list[str]) -> str:
+    """`fold` read plainly, a text and a character at a time: the table, marks out, runs of three
+    or more one character, digits beside no letter spaces, texts joined, runs of spaces one."""
+    table, out = features_module.fold_table(), []
+    for text in texts:
+        kept = "".join(chr(c) for c in (int(table[min(ord(char), 0xFFFF)]) for char in text) if c != 0)
+        kept = re.sub(r"(.)\1{2,}", r"\1", kept, flags=re.S)
+        letter = [not char.isdigit() and char != " " for char in kept]
+        out.append(
+            "".join(
+                " " if char.isdigit() and not any(letter[max(i - 1, 0) : i + 2]) else char
+                for i, char in enumerate(kept)
+            )
+        )
+    return re.sub(" +", " ", " " + " ".join(out) + " ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("aAb 3379ـهاوي.!\u064e")), max_size=14), max_size=5))
+def test_fold_is_what_reading_each_character_gives(texts: list[str]) -> None:
+    assert "".join(map(chr, fold(texts).codes)) == _folded_one_by_one(texts)
 
 
 def test_features_of_a_text_do_not_depend_on_its_neighbours() -> None:

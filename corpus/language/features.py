@@ -3,7 +3,9 @@
 Texts are folded as the model reads them (`fold`): lower case; Arabic spelling variants unified
 (أ إ آ ٱ → ا, ى → ي, ة → ه) and harakat, tatweel and other marks dropped, because commenters write
 the same word all these ways; a digit kept only beside a letter (Arabizi's 3, 7, 9 inside words:
-years and prices say nothing of the language); any other character a space, runs of spaces one.
+years and prices say nothing of the language); a letter three times in a row or more one letter
+(commenters stretch words for emphasis: bzaaaaf, ههههه, كذوووب; no language here writes a letter
+three times, and the training text hardly ever does); any other character a space, runs of spaces one.
 Punctuation is dropped on purpose: sentence ends, quotes and parentheses mark a source's style
 (Tatoeba's questions, Wikipedia's dates), not a language.
 The folded texts lie end to end, one space between two texts. Each position starts one n-gram of
@@ -88,6 +90,9 @@ def fold(texts: list[str]) -> Folded:
     kept = laid != DROP
     if not kept.all():
         laid, starts = laid[kept], _moved(starts, kept)
+    kept = _unstretched(laid)
+    if kept is not None:
+        laid, starts = laid[kept], _moved(starts, kept)
     digit = (laid - np.uint32(0x30)) < 10
     if digit.any():
         letter = ~digit & (laid != SPACE)
@@ -101,6 +106,20 @@ def fold(texts: list[str]) -> Folded:
     # A run of spaces keeps its first one, so a text starts at the kept space of the run holding its
     # own leading space.
     return Folded(laid[kept], _moved(starts, kept))
+
+
+def _unstretched(laid: np.ndarray) -> np.ndarray | None:
+    """Which positions to keep: all but the repeats in runs of one character three or more long
+    (before digits beside no letter become spaces, so wa3333a is wa3a); None when there are none.
+    A repeat is in such a run when the position before it or after it repeats too."""
+    repeat = np.zeros(laid.size + 1, dtype=bool)  # repeat[i]: laid[i] equals laid[i - 1]
+    repeat[1:-1] = laid[1:] == laid[:-1]
+    stretched = repeat[1:-1] & (repeat[:-2] | repeat[2:])  # for positions 1 .. size - 1
+    if not stretched.any():
+        return None
+    kept = np.ones(laid.size, dtype=bool)
+    kept[1:] = ~stretched
+    return kept
 
 
 def _moved(starts: np.ndarray, kept: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -230,6 +231,8 @@ def test_cross_validation_and_leave_one_source_out(data: Path) -> None:
             found = _logits(fitted, head, windows["text"].to_list()) > 0
             held = items.filter((pl.col("fold") == fold) & pl.col("label").is_in(labels))
             guess = _logits(fitted, head, held["text"].to_list()) > 0
+            rng = random.Random(fold)
+            noisy = _logits(fitted, head, [stretched(t, rng) for t in held["text"]]) > 0
             truth = (held["label"] == positive).to_numpy()
             rows.append(
                 [
@@ -237,11 +240,12 @@ def test_cross_validation_and_leave_one_source_out(data: Path) -> None:
                     fold,
                     f"{(found == windows['positive'].to_numpy()).mean():.3f}",
                     f"{_f1(truth, guess):.3f}",
+                    f"{_f1(truth, noisy):.3f}",
                 ]
             )
     print_table(
-        "Cross-validation (training folds)",
-        ["head", "held-out fold", "window accuracy", "items F1 of ary/ary_Latn"],
+        "Cross-validation (training folds; the held-out items also with letters stretched)",
+        ["head", "held-out fold", "window accuracy", "items F1 of ary/ary_Latn", "F1, stretched"],
         rows,
     )
     pooled, rows = pl.concat(by_length), []
@@ -286,6 +290,19 @@ def _logits(fitted, head: str, texts: list[str], shift: bool = True) -> np.ndarr
     means, counts = mean_weights(texts, fitted.weights.astype(np.float32), HASHING)
     shifts = short_shifts(counts, SHORT_NGRAMS, SHORT_SHIFT[head] if shift else 0.0)
     return means + fitted.bias + fitted.prior * lexicon_logits(texts, head) - shifts
+
+
+def stretched(text: str, rng: random.Random) -> str:
+    """The text as commenters stretch words for emphasis: about one word in three of three letters or
+    more gets one letter of its second half three to six times (bzaaaaf, كذوووب). Hardly any training
+    text does this, so it asks whether the model holds up on a habit it has not seen."""
+    words = text.split(" ")
+    for index, word in enumerate(words):
+        letters = [i for i, char in enumerate(word) if char.isalpha() or char in "379"]
+        if len(letters) >= 3 and rng.random() < 0.3:
+            at = rng.choice(letters[len(letters) // 2 :])
+            words[index] = word[:at] + word[at] * rng.randint(3, 6) + word[at + 1 :]
+    return " ".join(words)
 
 
 def _f1(truth: np.ndarray, guess: np.ndarray) -> float:
