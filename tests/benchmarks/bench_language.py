@@ -9,7 +9,8 @@
 - Cross-validation over the four training folds and leave-one-source-out: how the choices in
   corpus/language/train.py were made (they retrain, a few minutes).
 - Our own samples are the only English, Spanish, Tifinagh and Kabyle here: they show the code
-  runs, nothing more, and say so in every table.
+  runs, nothing more, and say so in every table; so do the English and Spanish comment-style
+  probes, which show what the `latin` head does with languages it never saw.
 - Speed in a child process pinned to one core with one polars thread, on 1,000-character documents.
 - The training command rebuilds the shipped weights byte for byte (about a minute and a half).
 """
@@ -38,6 +39,7 @@ from tests.benchmarks.conftest import ROOT, make_corpus, print_table
 from tests.conftest import SHARED_DATA, SHARED_DATA_ABSENT
 from tests.language_eval import (
     BUCKETS,
+    LANGUAGE_DATA,
     OWN,
     development_set,
     fold_set,
@@ -52,6 +54,7 @@ DOC_CHARS = 1000
 # either way, so the table gives every run and their median.
 SPEED_RUNS = 5
 MIXED_CHARS = 600  # characters of each language in a synthetic two-language document
+PROBE_SHORT = 30  # probes shorter than this are greetings and thanks, where a few n-grams decide
 LABELS = ["ar", "ary", "ary_Latn", "fr", "en", "es", "zgh", "kab", "und"]
 
 SPEED_SCRIPT = """
@@ -308,6 +311,28 @@ def stretched(text: str, rng: random.Random) -> str:
 def _f1(truth: np.ndarray, guess: np.ndarray) -> float:
     hits = (truth & guess).sum()
     return float(2 * hits / (truth.sum() + guess.sum())) if truth.sum() + guess.sum() else 0.0
+
+
+def test_latin_probes() -> None:
+    """English and Spanish comment-style texts we wrote (tests/data/language/latin_probes.jsonl):
+    the `latin` head never saw either language, so this shows what it does with them, by length.
+    Written after the model was frozen and never used to change it; behaviour, not accuracy."""
+    probes = pl.read_ndjson(LANGUAGE_DATA / "latin_probes.jsonl")
+    found = detect_languages(probes["text"], LanguageConfig())["language"]
+    short = pl.when(pl.col("text").str.len_chars() < PROBE_SHORT)
+    counted = (
+        probes.with_columns(
+            found.alias("detected"), length=short.then(pl.lit(f"<{PROBE_SHORT}")).otherwise(pl.lit("longer"))
+        )
+        .group_by("label", "length", "detected")
+        .len()
+        .sort("label", "length", "detected")
+    )
+    print_table(
+        "Own English and Spanish probes (behaviour only, not accuracy): detected labels by length",
+        ["label", "characters", "detected", "texts"],
+        counted.rows(),
+    )
 
 
 def test_code_switching(validation: pl.DataFrame) -> None:
