@@ -111,7 +111,9 @@ def fold(texts: list[str]) -> Folded:
 def _unstretched(laid: np.ndarray) -> np.ndarray | None:
     """Which positions to keep: all but the repeats in runs of one character three or more long
     (before digits beside no letter become spaces, so wa3333a is wa3a); None when there are none.
-    A repeat is in such a run when the position before it or after it repeats too."""
+    A repeat is in such a run when the position before it or after it repeats too. Not the
+    lexicons' `lexicon._unstretched`, which cuts only ا, و, ي, ه, at their own run lengths, as
+    their word lists are spelt; the model reads every character's runs alike."""
     repeat = np.zeros(laid.size + 1, dtype=bool)  # repeat[i]: laid[i] equals laid[i - 1]
     repeat[1:-1] = laid[1:] == laid[:-1]
     stretched = repeat[1:-1] & (repeat[:-2] | repeat[2:])  # for positions 1 .. size - 1
